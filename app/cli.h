@@ -1,0 +1,55 @@
+/* Command-line helpers shared by the subcommands: option values, locating
+ * presets and data, loading a spec with training options applied, and the
+ * one place that prints errors and maps them to exit codes. */
+#ifndef APP_CLI_H
+#define APP_CLI_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "hparams.h"
+#include "spec.h"
+
+enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
+
+/* Print "nnlab: message" to stderr. */
+void cli_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+/* Print an nn_error and return the exit code that fits it. */
+int cli_report(const nn_error *err);
+
+/* If argv[*i] is --name or --name=value, store the value (from the same or
+ * the next argument) in *value, advance *i and return 1; 0 if it is another
+ * option; -1 (after printing) if the value is missing. */
+int cli_option(int argc, char **argv, int *i, const char *name, const char **value);
+
+/* Where assets/ and data/ are: $NNLAB_ROOT, else the source tree. */
+const char *cli_root(void);
+/* Resolve a model name (a preset such as "mlp") or a spec file path. */
+int cli_model_path(const char *name, char *path, size_t len);
+/* Default data directory (the bundled data/mnist-small). */
+void cli_default_data(char *path, size_t len);
+
+/* Training options collected from the command line, applied over a spec's
+ * own `train` line once the spec is known. */
+typedef struct cli_hparams {
+    int n;
+    const char *key[64];
+    const char *value[64];
+    char key_storage[64][32];
+} cli_hparams;
+
+/* If argv[*i] is a training option (--lr, --epochs, --augment, ...), record
+ * it and return 1; 0 if not one; -1 on a usage error (printed). */
+int cli_hparam_option(cli_hparams *opts, int argc, char **argv, int *i);
+/* Load the model spec for name and apply opts over its train line; prints
+ * errors and returns an exit code (0 on success). */
+int cli_load_model(const char *name, const cli_hparams *opts, nn_spec *spec, nn_hparams *hp);
+
+/* The training options' help text, shared by train and future commands. */
+extern const char cli_hparams_help[];
+
+#endif

@@ -1,0 +1,8 @@
+/* The subcommands; each returns the process exit status. */
+#ifndef APP_COMMANDS_H
+#define APP_COMMANDS_H
+
+int cmd_train(int argc, char **argv);
+int cmd_gradcheck(int argc, char **argv);
+
+#endif

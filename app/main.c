@@ -1,0 +1,84 @@
+/* nnlab's entry point: dispatch to a subcommand, or run the demo. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "nnlab_config.h"
+
+static const char main_help[] =
+    "nnlab " NNLAB_VERSION " - an interactive neural-network workbench\n"
+    "\n"
+    "Usage: nnlab [COMMAND] [options]\n"
+    "\n"
+    "With no command, nnlab trains the default model (mlp) on the bundled\n"
+    "MNIST digits (data/mnist-small), as `nnlab train` does.\n"
+    "\n"
+    "Commands:\n"
+    "  train        train a model and report loss and accuracy per epoch\n"
+    "  gradcheck    check every op's gradient against central differences\n"
+    "  help CMD     help for a command (same as nnlab CMD --help)\n"
+    "\n"
+    "Examples:\n"
+    "  nnlab                                  the demo\n"
+    "  nnlab train --model mlp --epochs 10    train the 784-128-10 MLP\n"
+    "  nnlab train --model linear --json      figures as JSON for scripts\n"
+    "  nnlab gradcheck --model mlp-tanh       verify backprop\n"
+    "\n"
+    "Models are presets in assets/models/ (linear, mlp, mlp-tanh) or spec files\n"
+    "in the same format. Exit status: 0 success, 1 runtime failure, 2 bad usage\n"
+    "or bad input file, 130 interrupted.\n";
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"train", cmd_train},
+    {"gradcheck", cmd_gradcheck},
+};
+
+static const command *find(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(commands[i].name, name))
+            return &commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return cmd_train(argc, argv);
+    const char *name = argv[1];
+    if (!strcmp(name, "-h") || !strcmp(name, "--help")) {
+        fputs(main_help, stdout);
+        return 0;
+    }
+    if (!strcmp(name, "--version")) {
+        puts("nnlab " NNLAB_VERSION);
+        return 0;
+    }
+    if (!strcmp(name, "help")) {
+        if (argc < 3) {
+            fputs(main_help, stdout);
+            return 0;
+        }
+        const command *c = find(argv[2]);
+        if (!c) {
+            cli_error("no command '%s' (see nnlab --help)", argv[2]);
+            return EXIT_USAGE;
+        }
+        char *help_argv[] = {argv[2], "--help", NULL};
+        return c->run(2, help_argv);
+    }
+    if (name[0] == '-') /* options without a command belong to train */
+        return cmd_train(argc, argv);
+    const command *c = find(name);
+    if (!c) {
+        cli_error("no command '%s' (see nnlab --help)", name);
+        return EXIT_USAGE;
+    }
+    return c->run(argc - 1, argv + 1);
+}

@@ -1,0 +1,382 @@
+/* Every op of the graph: shape inference, forward and backward side by side.
+ *
+ * Shapes in comments: n is the batch, K/M feature counts, C channels, S the
+ * spatial size per channel.  Backward functions never assume the input
+ * gradient was zeroed: the first writer in a pass overwrites it (beta 0),
+ * later writers accumulate, so no memset of gradients is needed per step. */
+#include "ops.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+static nn_node *input(nn_graph *g, const nn_node *node, int i)
+{
+    return &g->nodes[node->in[i]];
+}
+
+/* True if this backward pass is the first to write x's gradient; marks it
+ * written.  The caller overwrites when true and accumulates otherwise. */
+static int grad_first(nn_node *x)
+{
+    int first = x->grad_fresh;
+    x->grad_fresh = 0;
+    return first;
+}
+
+static size_t extent(const nn_node *node, int n)
+{
+    return node->batched ? (size_t)n * node->size : node->size;
+}
+
+/* Elementwise ops keep the input's shape. */
+static int infer_same(nn_graph *g, nn_node *node, nn_error *err)
+{
+    (void)err;
+    const nn_node *x = input(g, node, 0);
+    node->batched = x->batched;
+    node->ndim = x->ndim;
+    memcpy(node->dim, x->dim, sizeof node->dim);
+    node->size = x->size;
+    return NN_OK;
+}
+
+/* ---- matmul: y[n,M] = x[n,K] W[M,K]^T -------------------------------- */
+
+static int matmul_infer(nn_graph *g, nn_node *node, nn_error *err)
+{
+    const nn_node *x = input(g, node, 0), *w = input(g, node, 1);
+    if (!x->batched || w->batched || w->ndim != 2)
+        return nn_error_set(err, NN_EINPUT, "%s: matmul needs a batched input and a 2-D weight", node->name);
+    if ((size_t)w->dim[1] != x->size)
+        return nn_error_set(err, NN_EINPUT, "%s: input has %zu features per sample but the weight expects %d",
+                            node->name, x->size, w->dim[1]);
+    node->batched = 1;
+    node->ndim = 1;
+    node->dim[0] = w->dim[0];
+    node->size = (size_t)w->dim[0];
+    return NN_OK;
+}
+
+static void matmul_forward(nn_graph *g, nn_node *node, int n)
+{
+    const nn_node *x = input(g, node, 0), *w = input(g, node, 1);
+    int m = w->dim[0], k = w->dim[1];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, k,
+                1.0f, x->value, k, w->value, k, 0.0f, node->value, m);
+}
+
+static void matmul_backward(nn_graph *g, nn_node *node, int n)
+{
+    nn_node *x = input(g, node, 0), *w = input(g, node, 1);
+    int m = w->dim[0], k = w->dim[1];
+    if (w->needs_grad) /* dW[M,K] = dy^T[M,n] x[n,K] */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, k, n,
+                    1.0f, node->grad, m, x->value, k, grad_first(w) ? 0.0f : 1.0f, w->grad, k);
+    if (x->needs_grad) /* dx[n,K] = dy[n,M] W[M,K] */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, k, m,
+                    1.0f, node->grad, m, w->value, k, grad_first(x) ? 0.0f : 1.0f, x->grad, k);
+}
+
+/* ---- bias: y[n,C,S] = x[n,C,S] + b[C] --------------------------------- */
+
+static int bias_infer(nn_graph *g, nn_node *node, nn_error *err)
+{
+    const nn_node *x = input(g, node, 0), *b = input(g, node, 1);
+    if (!x->batched || b->batched || b->ndim != 1 || b->dim[0] != x->dim[0])
+        return nn_error_set(err, NN_EINPUT, "%s: bias of %d values does not match %d channels",
+                            node->name, b->dim[0], x->dim[0]);
+    return infer_same(g, node, err);
+}
+
+static void bias_forward(nn_graph *g, nn_node *node, int n)
+{
+    const nn_node *x = input(g, node, 0), *b = input(g, node, 1);
+    size_t c = (size_t)b->dim[0], s = x->size / c;
+    for (int i = 0; i < n; i++)
+        for (size_t ch = 0; ch < c; ch++) {
+            const float *xs = x->value + i * x->size + ch * s;
+            float *ys = node->value + i * x->size + ch * s;
+            float bias = b->value[ch];
+            for (size_t j = 0; j < s; j++)
+                ys[j] = xs[j] + bias;
+        }
+}
+
+static void bias_backward(nn_graph *g, nn_node *node, int n)
+{
+    nn_node *x = input(g, node, 0), *b = input(g, node, 1);
+    size_t c = (size_t)b->dim[0], s = x->size / c;
+    if (b->needs_grad) {
+        if (grad_first(b))
+            memset(b->grad, 0, c * sizeof(float));
+        for (int i = 0; i < n; i++)
+            for (size_t ch = 0; ch < c; ch++) {
+                const float *dy = node->grad + i * x->size + ch * s;
+                float sum = 0;
+                for (size_t j = 0; j < s; j++)
+                    sum += dy[j];
+                b->grad[ch] += sum;
+            }
+    }
+    if (x->needs_grad) {
+        size_t len = extent(x, n);
+        if (grad_first(x))
+            memcpy(x->grad, node->grad, len * sizeof(float));
+        else
+            nn_vec_axpy(x->grad, 1.0f, node->grad, len);
+    }
+}
+
+/* ---- activations ------------------------------------------------------ */
+
+/* The backward of y = f(x) written in terms of y: dx = dy * f'(y). */
+#define ACTIVATION_BACKWARD(fname, DERIV)                                   \
+    static void fname(nn_graph *g, nn_node *node, int n)                    \
+    {                                                                       \
+        nn_node *x = input(g, node, 0);                                     \
+        size_t len = extent(node, n);                                       \
+        const float *y = node->value, *dy = node->grad;                     \
+        float *dx = x->grad;                                                \
+        if (grad_first(x))                                                  \
+            for (size_t i = 0; i < len; i++)                                \
+                dx[i] = dy[i] * (DERIV);                                    \
+        else                                                                \
+            for (size_t i = 0; i < len; i++)                                \
+                dx[i] += dy[i] * (DERIV);                                   \
+    }
+
+static void relu_forward(nn_graph *g, nn_node *node, int n)
+{
+    const float *x = input(g, node, 0)->value;
+    size_t len = extent(node, n);
+    for (size_t i = 0; i < len; i++)
+        node->value[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+ACTIVATION_BACKWARD(relu_backward, y[i] > 0.0f ? 1.0f : 0.0f)
+
+static void tanh_forward(nn_graph *g, nn_node *node, int n)
+{
+    const float *x = input(g, node, 0)->value;
+    size_t len = extent(node, n);
+    for (size_t i = 0; i < len; i++)
+        node->value[i] = tanhf(x[i]);
+}
+ACTIVATION_BACKWARD(tanh_backward, 1.0f - y[i] * y[i])
+
+static float sigmoid(float x)
+{
+    /* Split by sign so exp() never overflows. */
+    if (x >= 0.0f)
+        return 1.0f / (1.0f + expf(-x));
+    float e = expf(x);
+    return e / (1.0f + e);
+}
+
+static void sigmoid_forward(nn_graph *g, nn_node *node, int n)
+{
+    const float *x = input(g, node, 0)->value;
+    size_t len = extent(node, n);
+    for (size_t i = 0; i < len; i++)
+        node->value[i] = sigmoid(x[i]);
+}
+ACTIVATION_BACKWARD(sigmoid_backward, y[i] * (1.0f - y[i]))
+
+/* ---- dropout (inverted: scaled at training time, identity at eval) ----- */
+
+static int dropout_infer(nn_graph *g, nn_node *node, nn_error *err)
+{
+    if (!(node->fparam >= 0.0f && node->fparam < 1.0f))
+        return nn_error_set(err, NN_EINPUT, "%s: dropout rate %g is not in [0, 1)", node->name, node->fparam);
+    infer_same(g, node, err);
+    node->aux_size = node->size; /* the mask: 0 or 1/(1-p) per element */
+    return NN_OK;
+}
+
+static int dropout_active(const nn_graph *g, const nn_node *node)
+{
+    return g->training && node->fparam > 0.0f;
+}
+
+static void dropout_forward(nn_graph *g, nn_node *node, int n)
+{
+    const float *x = input(g, node, 0)->value;
+    size_t len = extent(node, n);
+    if (!dropout_active(g, node)) {
+        memcpy(node->value, x, len * sizeof(float));
+        return;
+    }
+    float p = node->fparam, scale = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < len; i++) {
+        node->aux[i] = nn_rng_uniform(&g->rng) < p ? 0.0f : scale;
+        node->value[i] = x[i] * node->aux[i];
+    }
+}
+
+static void dropout_backward(nn_graph *g, nn_node *node, int n)
+{
+    nn_node *x = input(g, node, 0);
+    size_t len = extent(node, n);
+    int first = grad_first(x), active = dropout_active(g, node);
+    for (size_t i = 0; i < len; i++) {
+        float d = active ? node->grad[i] * node->aux[i] : node->grad[i];
+        x->grad[i] = first ? d : x->grad[i] + d;
+    }
+}
+
+/* ---- reshape (the per-sample shape is set by nn_graph_reshape) --------- */
+
+static int reshape_infer(nn_graph *g, nn_node *node, nn_error *err)
+{
+    const nn_node *x = input(g, node, 0);
+    node->batched = x->batched;
+    node->size = nn_shape_size(node->ndim, node->dim);
+    if (node->size != x->size)
+        return nn_error_set(err, NN_EINPUT, "%s: cannot reshape %zu values into %zu",
+                            node->name, x->size, node->size);
+    return NN_OK;
+}
+
+static void reshape_forward(nn_graph *g, nn_node *node, int n)
+{
+    memcpy(node->value, input(g, node, 0)->value, extent(node, n) * sizeof(float));
+}
+
+static void reshape_backward(nn_graph *g, nn_node *node, int n)
+{
+    nn_node *x = input(g, node, 0);
+    size_t len = extent(node, n);
+    if (grad_first(x))
+        memcpy(x->grad, node->grad, len * sizeof(float));
+    else
+        nn_vec_axpy(x->grad, 1.0f, node->grad, len);
+}
+
+/* ---- losses: scalar output, mean over the batch ------------------------ */
+
+static int loss_infer(nn_graph *g, nn_node *node, nn_error *err)
+{
+    const nn_node *x = input(g, node, 0), *t = input(g, node, 1);
+    if (!x->batched || !t->batched || x->size != t->size)
+        return nn_error_set(err, NN_EINPUT, "%s: prediction has %zu values per sample but the target has %zu",
+                            node->name, x->size, t->size);
+    node->batched = 0;
+    node->ndim = 0;
+    node->size = 1;
+    node->aux_size = x->size; /* per-sample probabilities (softmax, sigmoid) */
+    return NN_OK;
+}
+
+/* Loss gradients scale with dL/dloss so a loss can also feed a sum. */
+static void write_loss_grad(nn_node *x, size_t i, float d, int first)
+{
+    x->grad[i] = first ? d : x->grad[i] + d;
+}
+
+static void softmax_xent_forward(nn_graph *g, nn_node *node, int n)
+{
+    const nn_node *x = input(g, node, 0), *t = input(g, node, 1);
+    size_t k = x->size;
+    double total = 0;
+    for (int i = 0; i < n; i++) {
+        const float *xs = x->value + i * k, *ts = t->value + i * k;
+        float *p = node->aux + i * k;
+        float max = xs[0];
+        for (size_t j = 1; j < k; j++)
+            max = xs[j] > max ? xs[j] : max;
+        double sum = 0;
+        for (size_t j = 0; j < k; j++) {
+            p[j] = expf(xs[j] - max);
+            sum += p[j];
+        }
+        double lse = max + log(sum);
+        for (size_t j = 0; j < k; j++) {
+            p[j] = (float)(p[j] / sum);
+            if (ts[j] != 0.0f)
+                total += ts[j] * (lse - xs[j]);
+        }
+    }
+    node->value[0] = (float)(total / n);
+}
+
+static void softmax_xent_backward(nn_graph *g, nn_node *node, int n)
+{
+    nn_node *x = input(g, node, 0), *t = input(g, node, 1);
+    size_t len = (size_t)n * x->size;
+    float scale = node->grad[0] / (float)n; /* dL/dloss, 1 at the root */
+    int first = grad_first(x);
+    for (size_t i = 0; i < len; i++) /* (p - t) / n: the fused gradient */
+        write_loss_grad(x, i, (node->aux[i] - t->value[i]) * scale, first);
+}
+
+static void sigmoid_bce_forward(nn_graph *g, nn_node *node, int n)
+{
+    const nn_node *x = input(g, node, 0), *t = input(g, node, 1);
+    size_t len = (size_t)n * x->size;
+    double total = 0;
+    for (size_t i = 0; i < len; i++) {
+        float z = x->value[i], y = t->value[i];
+        /* log(1 + e^z) - z y, written so that neither term overflows */
+        total += (z > 0.0f ? z : 0.0f) - z * y + log1pf(expf(-fabsf(z)));
+        node->aux[i] = sigmoid(z);
+    }
+    node->value[0] = (float)(total / n);
+}
+
+static void sigmoid_bce_backward(nn_graph *g, nn_node *node, int n)
+{
+    nn_node *x = input(g, node, 0), *t = input(g, node, 1);
+    size_t len = (size_t)n * x->size;
+    float scale = node->grad[0] / (float)n; /* dL/dloss, 1 at the root */
+    int first = grad_first(x);
+    for (size_t i = 0; i < len; i++)
+        write_loss_grad(x, i, (node->aux[i] - t->value[i]) * scale, first);
+}
+
+static void mse_forward(nn_graph *g, nn_node *node, int n)
+{
+    const nn_node *x = input(g, node, 0), *t = input(g, node, 1);
+    size_t len = (size_t)n * x->size;
+    double total = 0;
+    for (size_t i = 0; i < len; i++) {
+        double d = (double)x->value[i] - t->value[i];
+        total += 0.5 * d * d;
+        node->aux[i] = x->value[i];
+    }
+    node->value[0] = (float)(total / n);
+}
+
+static void mse_backward(nn_graph *g, nn_node *node, int n)
+{
+    nn_node *x = input(g, node, 0), *t = input(g, node, 1);
+    size_t len = (size_t)n * x->size;
+    float scale = node->grad[0] / (float)n; /* dL/dloss, 1 at the root */
+    int first = grad_first(x);
+    for (size_t i = 0; i < len; i++)
+        write_loss_grad(x, i, (x->value[i] - t->value[i]) * scale, first);
+}
+
+const nn_op_def nn_ops[NN_OP_COUNT] = {
+    [NN_OP_INPUT] = {"input", 0, NULL, NULL, NULL},
+    [NN_OP_PARAM] = {"param", 0, NULL, NULL, NULL},
+    [NN_OP_MATMUL] = {"matmul", 2, matmul_infer, matmul_forward, matmul_backward},
+    [NN_OP_BIAS] = {"bias", 2, bias_infer, bias_forward, bias_backward},
+    [NN_OP_RELU] = {"relu", 1, infer_same, relu_forward, relu_backward},
+    [NN_OP_TANH] = {"tanh", 1, infer_same, tanh_forward, tanh_backward},
+    [NN_OP_SIGMOID] = {"sigmoid", 1, infer_same, sigmoid_forward, sigmoid_backward},
+    [NN_OP_DROPOUT] = {"dropout", 1, dropout_infer, dropout_forward, dropout_backward},
+    [NN_OP_RESHAPE] = {"reshape", 1, reshape_infer, reshape_forward, reshape_backward},
+    [NN_OP_SOFTMAX_XENT] = {"softmax_xent", 2, loss_infer, softmax_xent_forward, softmax_xent_backward},
+    [NN_OP_SIGMOID_BCE] = {"sigmoid_bce", 2, loss_infer, sigmoid_bce_forward, sigmoid_bce_backward},
+    [NN_OP_MSE] = {"mse", 2, loss_infer, mse_forward, mse_backward},
+};
+
+const char *nn_op_name(int op)
+{
+    return op >= 0 && op < NN_OP_COUNT ? nn_ops[op].name : "?";
+}
+
+int nn_op_arity(int op)
+{
+    return op >= 0 && op < NN_OP_COUNT ? nn_ops[op].arity : 0;
+}

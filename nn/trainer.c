@@ -1,0 +1,216 @@
+/* Mini-batch training: shuffling, batch assembly, the step and evaluation. */
+#include "trainer.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "model.h"
+
+#define STREAM_SHUFFLE 0x3c3d4e5fULL
+#define STREAM_AUGMENT 0x4a4b5c5dULL
+#define AUGMENT_SHIFT 2
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int nn_set_threads(int threads)
+{
+    if (threads <= 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores > 0 ? (int)cores : 1;
+    }
+    openblas_set_num_threads(threads);
+    return threads;
+}
+
+int nn_trainer_init(nn_trainer *t, const nn_spec *spec, const nn_hparams *hp, const nn_dataset *train,
+                    nn_error *err)
+{
+    memset(t, 0, sizeof *t);
+    t->hp = *hp;
+    t->train = train;
+    int rc = nn_model_build(&t->graph, spec, hp, hp->batch, err);
+    if (rc)
+        return rc;
+    const nn_node *in = &t->graph.nodes[t->graph.input];
+    const nn_node *out = &t->graph.nodes[t->graph.output];
+    if (in->size != (size_t)train->rows * train->cols) {
+        nn_trainer_free(t);
+        return nn_error_set(err, NN_EINPUT, "%s: the model takes %zu inputs but the images are %dx%d",
+                            spec->source, in->size, train->rows, train->cols);
+    }
+    if (out->size != (size_t)train->classes) {
+        nn_trainer_free(t);
+        return nn_error_set(err, NN_EINPUT, "%s: the model has %zu outputs but the data has %d classes",
+                            spec->source, out->size, train->classes);
+    }
+    if (nn_optim_init(&t->optim, &t->graph, err)) {
+        nn_trainer_free(t);
+        return err ? err->code : NN_ERUNTIME;
+    }
+    t->order = malloc(train->count * sizeof *t->order);
+    t->labels = malloc((size_t)hp->batch * sizeof *t->labels);
+    t->scratch = malloc(in->size * sizeof *t->scratch);
+    if (!t->order || !t->labels || !t->scratch) {
+        nn_trainer_free(t);
+        return nn_error_set(err, NN_ERUNTIME, "trainer: out of memory");
+    }
+    for (size_t i = 0; i < train->count; i++)
+        t->order[i] = i;
+    nn_rng_seed(&t->shuffle_rng, hp->seed * 0x9e3779b97f4a7c15ULL ^ STREAM_SHUFFLE);
+    nn_rng_seed(&t->augment_rng, hp->seed * 0x9e3779b97f4a7c15ULL ^ STREAM_AUGMENT);
+    t->steps_per_epoch = (long)((train->count + (size_t)hp->batch - 1) / (size_t)hp->batch);
+    t->graph.training = 1;
+    return NN_OK;
+}
+
+void nn_trainer_free(nn_trainer *t)
+{
+    nn_graph_free(&t->graph);
+    nn_optim_free(&t->optim);
+    free(t->order);
+    free(t->labels);
+    free(t->scratch);
+    memset(t, 0, sizeof *t);
+}
+
+/* Shift an image by (dx, dy) pixels, filling with background (0). */
+static void shift_image(float *img, int rows, int cols, int dx, int dy, float *scratch)
+{
+    memcpy(scratch, img, (size_t)rows * cols * sizeof(float));
+    for (int r = 0; r < rows; r++) {
+        int sr = r - dy;
+        for (int c = 0; c < cols; c++) {
+            int sc = c - dx;
+            img[r * cols + c] = sr >= 0 && sr < rows && sc >= 0 && sc < cols ? scratch[sr * cols + sc] : 0.0f;
+        }
+    }
+}
+
+void nn_trainer_step(nn_trainer *t, nn_step_info *info)
+{
+    double start = now_seconds();
+    nn_graph *g = &t->graph;
+    const nn_dataset *ds = t->train;
+    if (t->pos == 0) {
+        nn_rng_shuffle(&t->shuffle_rng, t->order, ds->count);
+        t->epoch_loss = 0;
+        t->epoch_seen = t->epoch_correct = 0;
+    }
+    int batch = t->hp.batch < g->max_batch ? t->hp.batch : g->max_batch;
+    size_t left = ds->count - t->pos;
+    int n = left < (size_t)batch ? (int)left : batch;
+
+    nn_node *in = &g->nodes[g->input], *target = &g->nodes[g->target];
+    nn_dataset_batch(ds, t->order + t->pos, n, in->value, target->value, t->labels);
+    if (t->hp.augment)
+        for (int i = 0; i < n; i++) {
+            int dx = (int)nn_rng_below(&t->augment_rng, 2 * AUGMENT_SHIFT + 1) - AUGMENT_SHIFT;
+            int dy = (int)nn_rng_below(&t->augment_rng, 2 * AUGMENT_SHIFT + 1) - AUGMENT_SHIFT;
+            if (dx || dy)
+                shift_image(in->value + (size_t)i * in->size, ds->rows, ds->cols, dx, dy, t->scratch);
+        }
+
+    double progress = (double)t->step / ((double)t->steps_per_epoch * t->hp.epochs);
+    float lr = nn_hparams_lr_at(&t->hp, t->epoch, progress);
+    nn_graph_forward(g, n);
+    nn_graph_backward(g);
+    nn_optim_step(&t->optim, g, &t->hp, lr);
+
+    const nn_node *out = &g->nodes[g->output];
+    int correct = 0;
+    for (int i = 0; i < n; i++)
+        correct += nn_vec_argmax(out->value + (size_t)i * out->size, (int)out->size) == t->labels[i];
+    float loss = nn_graph_loss(g);
+
+    memset(info, 0, sizeof *info);
+    info->bad_tensor = -1;
+    info->bad_loss = !isfinite(loss);
+    for (int p = 0; p < g->n_param_tensors; p++)
+        if (!isfinite(g->stats[p].weight_norm)) {
+            info->bad_tensor = p;
+            break;
+        }
+    t->step++;
+    t->pos += (size_t)n;
+    t->epoch_loss += (double)loss * n;
+    t->epoch_seen += n;
+    t->epoch_correct += correct;
+    info->step = t->step;
+    info->epoch = t->epoch;
+    info->batch = n;
+    info->loss = loss;
+    info->accuracy = (float)correct / (float)n;
+    info->lr = lr;
+    if (t->pos >= ds->count) {
+        t->pos = 0;
+        t->epoch++;
+        info->epoch_done = 1;
+    }
+    t->train_seconds += now_seconds() - start;
+}
+
+int nn_trainer_done(const nn_trainer *t)
+{
+    return t->epoch >= t->hp.epochs;
+}
+
+void nn_trainer_epoch_stats(const nn_trainer *t, double *loss, double *accuracy)
+{
+    *loss = t->epoch_seen ? t->epoch_loss / (double)t->epoch_seen : 0;
+    *accuracy = t->epoch_seen ? (double)t->epoch_correct / (double)t->epoch_seen : 0;
+}
+
+void nn_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, nn_eval *out)
+{
+    nn_graph *g = &t->graph;
+    memset(out, 0, sizeof *out);
+    out->classes = ds->classes < NN_EVAL_MAX_CLASSES ? ds->classes : NN_EVAL_MAX_CLASSES;
+    int saved = g->training;
+    g->training = 0;
+    nn_node *in = &g->nodes[g->input], *target = &g->nodes[g->target];
+    const nn_node *pred = &g->nodes[g->output];
+    size_t idx[1024];
+    int chunk = g->max_batch < 1024 ? g->max_batch : 1024;
+    double loss = 0;
+    long correct = 0;
+    for (size_t start = 0; start < ds->count; start += (size_t)chunk) {
+        int n = ds->count - start < (size_t)chunk ? (int)(ds->count - start) : chunk;
+        for (int i = 0; i < n; i++)
+            idx[i] = start + (size_t)i;
+        nn_dataset_batch(ds, idx, n, in->value, target->value, t->labels);
+        nn_graph_forward(g, n);
+        loss += (double)nn_graph_loss(g) * n;
+        for (int i = 0; i < n; i++) {
+            int p = nn_vec_argmax(pred->value + (size_t)i * pred->size, (int)pred->size);
+            int y = t->labels[i];
+            correct += p == y;
+            if (y < out->classes && p < out->classes)
+                out->confusion[y][p]++;
+        }
+    }
+    g->training = saved;
+    out->count = ds->count;
+    out->loss = ds->count ? loss / (double)ds->count : 0;
+    out->accuracy = ds->count ? (double)correct / (double)ds->count : 0;
+    for (int c = 0; c < out->classes; c++) {
+        long total = 0;
+        for (int p = 0; p < out->classes; p++)
+            total += out->confusion[c][p];
+        out->class_accuracy[c] = total ? (double)out->confusion[c][c] / (double)total : 0;
+    }
+}
+
+double nn_trainer_samples_per_sec(const nn_trainer *t)
+{
+    double samples = (double)t->step > 0 ? (double)t->epoch * t->train->count + (double)t->pos : 0;
+    return t->train_seconds > 0 ? samples / t->train_seconds : 0;
+}

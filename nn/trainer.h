@@ -1,0 +1,82 @@
+/* The trainer: mini-batch training of a model on a dataset, one step at a
+ * time, so a caller (a progress loop, a UI thread) decides when to step,
+ * evaluate, pause or stop.
+ *
+ * A trainer owns its graph and optimiser state; the datasets are borrowed
+ * and must outlive it.  The shuffle order of each epoch and every other
+ * random choice come from hp.seed. */
+#ifndef NN_TRAINER_H
+#define NN_TRAINER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data.h"
+#include "graph.h"
+#include "hparams.h"
+#include "optim.h"
+#include "spec.h"
+
+/* What one training step did. */
+typedef struct nn_step_info {
+    long step;          /* global step number, from 1 */
+    int epoch;          /* 0-based epoch the step belongs to */
+    int batch;          /* samples in this batch */
+    float loss;         /* batch loss */
+    float accuracy;     /* batch accuracy, 0..1 */
+    float lr;           /* learning rate used */
+    int epoch_done;     /* 1 if this step finished its epoch */
+    int bad_tensor;     /* >= 0: parameter tensor that became NaN/Inf */
+    int bad_loss;       /* 1 if the loss was NaN/Inf */
+} nn_step_info;
+
+/* An evaluation over a whole dataset. */
+typedef struct nn_eval {
+    double loss;
+    double accuracy;            /* 0..1 */
+    size_t count;
+    int classes;
+    long confusion[16][16];     /* rows: true class, columns: predicted */
+    double class_accuracy[16];
+} nn_eval;
+
+#define NN_EVAL_MAX_CLASSES 16
+
+typedef struct nn_trainer {
+    nn_hparams hp;              /* live: a caller may change lr, momentum... */
+    nn_graph graph;
+    nn_optim optim;
+    const nn_dataset *train;
+    size_t *order;              /* this epoch's shuffled sample order */
+    size_t pos;                 /* next position in order */
+    int epoch;                  /* current 0-based epoch */
+    long step;                  /* steps done */
+    long steps_per_epoch;       /* at the configured batch size */
+    nn_rng shuffle_rng;
+    nn_rng augment_rng;
+    int *labels;                /* max_batch labels of the current batch */
+    float *scratch;             /* one image, for augmentation */
+    double train_seconds;       /* time inside nn_trainer_step only */
+    /* running sums for the current epoch */
+    double epoch_loss;
+    long epoch_seen, epoch_correct;
+} nn_trainer;
+
+/* Build the model of spec with hp and prepare training on train. */
+int nn_trainer_init(nn_trainer *t, const nn_spec *spec, const nn_hparams *hp, const nn_dataset *train,
+                    nn_error *err);
+void nn_trainer_free(nn_trainer *t);
+/* Train on the next batch. */
+void nn_trainer_step(nn_trainer *t, nn_step_info *info);
+/* 1 when all hp.epochs epochs are done. */
+int nn_trainer_done(const nn_trainer *t);
+/* Mean training loss and accuracy of the epoch so far. */
+void nn_trainer_epoch_stats(const nn_trainer *t, double *loss, double *accuracy);
+/* Evaluate the model (dropout off) on a dataset. */
+void nn_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, nn_eval *out);
+/* Samples per second of training time so far. */
+double nn_trainer_samples_per_sec(const nn_trainer *t);
+/* Use this many BLAS threads (0: one per core); returns the number set. */
+int nn_set_threads(int threads);
+
+#endif
