@@ -133,7 +133,7 @@ static void write_json(const train_options *o, const nn_spec *spec, const nn_tra
     json_object_begin(&j, NULL);
     json_string(&j, "model", o->model);
     json_string(&j, "spec", spec->source);
-    json_int(&j, "params", (long long)t->graph.n_params);
+    json_int(&j, "params", (long long)t->graph.param_count);
     json_int(&j, "epochs", epochs_done);
     json_int(&j, "seed", (long long)t->hp.seed);
     json_int(&j, "batch", t->hp.batch);
@@ -215,7 +215,7 @@ int cmd_train(int argc, char **argv)
     int live = isatty(fileno(progress));
     fprintf(progress, "Training %s (%zu parameters) on %s: %zu train / %zu test images, %s lr=%g batch=%d, "
             "%d epochs, seed %llu\n",
-            o.model, t.graph.n_params, data_dir, train.count, test.count, nn_optimizer_name(hp.optimizer), hp.lr,
+            o.model, t.graph.param_count, data_dir, train.count, test.count, nn_optimizer_name(hp.optimizer), hp.lr,
             hp.batch, hp.epochs, (unsigned long long)hp.seed);
 
     struct sigaction sa, old_int, old_term;

@@ -142,6 +142,7 @@ int nn_graph_finalise(nn_graph *g, nn_error *err)
             node->param_offset = n_params;
             node->param_index = n_tensors++;
             n_params += align_up(node->size);
+            g->param_count += node->size;
             continue;
         }
         if (node->size > SIZE_MAX / 4 / per)
@@ -202,8 +203,16 @@ void nn_graph_forward(nn_graph *g, int n)
 
 void nn_graph_backward(nn_graph *g)
 {
+    /* Activation gradients are overwritten by their first writer in the
+     * pass; parameter gradients start from zero and are accumulated into,
+     * since OpenBLAS's beta = 0 path (which clears C itself) measured slower
+     * than clearing plus beta = 1.  An optimiser step clears them as it
+     * reads them, which saves the memset here. */
     for (int i = 0; i < g->n_nodes; i++)
-        g->nodes[i].grad_fresh = 1;
+        g->nodes[i].grad_fresh = g->nodes[i].op != NN_OP_PARAM;
+    if (!g->grads_zeroed)
+        memset(g->grads, 0, g->n_params * sizeof(float));
+    g->grads_zeroed = 0;
     nn_node *loss = &g->nodes[g->loss];
     if (!loss->needs_grad)
         return;
@@ -215,11 +224,6 @@ void nn_graph_backward(nn_graph *g)
         if (node->op <= NN_OP_PARAM || !node->needs_grad || node->grad_fresh)
             continue;
         nn_ops[node->op].backward(g, node, g->batch);
-    }
-    for (int t = 0; t < g->n_param_tensors; t++) {
-        nn_node *p = &g->nodes[g->param_nodes[t]];
-        if (p->grad_fresh)
-            memset(p->grad, 0, p->size * sizeof(float));
     }
 }
 

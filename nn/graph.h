@@ -78,9 +78,11 @@ typedef struct nn_graph {
     /* parameters, collated */
     int n_param_tensors;
     int *param_nodes;           /* node index of each parameter tensor */
-    size_t n_params;            /* floats in all parameter tensors */
+    size_t n_params;            /* floats in the flat arrays (tensors are padded) */
+    size_t param_count;         /* trainable values, without padding */
     float *params, *grads;
     nn_param_stats *stats;      /* one per parameter tensor */
+    int grads_zeroed;           /* grads are all zero (an optimiser step cleared them) */
     float *arena;               /* activations, gradients and op scratch */
     int finalised;
 } nn_graph;

@@ -7,6 +7,8 @@
  * where g already includes weight_decay * w and l1 * sign(w) for weights. */
 #include "optim.h"
 
+#include "parallel.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,76 +40,110 @@ void nn_optim_reset(nn_optim *opt)
     opt->t = 0;
 }
 
-/* Sums for one tensor's statistics, kept in eight lanes so the loop
- * vectorises without reassociating float additions globally. */
-typedef struct sums {
-    float grad[8], before[8], update[8], after[8];
-} sums;
+/* One parameter tensor's update, split between threads by range. */
+typedef struct update_job {
+    const nn_optim *opt;
+    const nn_hparams *hp;
+    float lr;
+    float *w;
+    float *grad;        /* read, then cleared for the next backward pass */
+    size_t offset;
+    int decay;
+    float sums[2][4]; /* per part: |g|^2, |w before|^2, |update|^2, |w after|^2 */
+} update_job;
 
-static void update_tensor(nn_optim *opt, const nn_hparams *hp, float lr, float *w, const float *grad,
-                          size_t offset, size_t n, int decay, nn_param_stats *st)
-{
-    float *m = opt->m + offset, *v = opt->v + offset;
-    float wd = decay ? hp->weight_decay : 0.0f, l1 = decay ? hp->l1 : 0.0f;
-    float mu = hp->momentum, b1 = hp->beta1, b2 = hp->beta2, alpha = hp->alpha, eps = hp->eps;
-    float c1 = 1.0f - powf(b1, (float)opt->t), c2 = 1.0f - powf(b2, (float)opt->t);
-    float adam_lr = lr / c1, adam_c2 = 1.0f / sqrtf(c2);
-    int kind = hp->optimizer, nesterov = hp->nesterov;
-    sums s;
-    memset(&s, 0, sizeof s);
-    double total[4] = {0, 0, 0, 0};
-    for (size_t base = 0; base < n; base += 8) {
-        int lanes = n - base >= 8 ? 8 : (int)(n - base);
-        for (int k = 0; k < lanes; k++) {
-            size_t i = base + k;
-            float w0 = w[i], g0 = grad[i];
-            float g = g0 + wd * w0 + (l1 != 0.0f ? l1 * (float)((w0 > 0.0f) - (w0 < 0.0f)) : 0.0f);
-            float d;
-            switch (kind) {
-            case NN_MOMENTUM:
-                m[i] = mu * m[i] + g;
-                d = lr * (nesterov ? g + mu * m[i] : m[i]);
-                break;
-            case NN_ADAM:
-                m[i] = b1 * m[i] + (1.0f - b1) * g;
-                v[i] = b2 * v[i] + (1.0f - b2) * g * g;
-                d = adam_lr * m[i] / (sqrtf(v[i]) * adam_c2 + eps);
-                break;
-            case NN_RMSPROP:
-                v[i] = alpha * v[i] + (1.0f - alpha) * g * g;
-                d = lr * g / (sqrtf(v[i]) + eps);
-                break;
-            default:
-                d = lr * g;
-            }
-            float w1 = w0 - d;
-            w[i] = w1;
-            s.grad[k] += g0 * g0;
-            s.before[k] += w0 * w0;
-            s.update[k] += d * d;
-            s.after[k] += w1 * w1;
-        }
-        /* Fold the lanes into double now and then so long tensors stay exact. */
-        if ((base & 4095) == 4088 || base + 8 >= n) {
-            for (int k = 0; k < 8; k++) {
-                total[0] += s.grad[k];
-                total[1] += s.before[k];
-                total[2] += s.update[k];
-                total[3] += s.after[k];
-            }
-            memset(&s, 0, sizeof s);
-        }
+/* One loop per rule so each vectorises; the statistics are reductions the
+ * compiler may reorder (omp simd), which is deterministic for a given build. */
+#define UPDATE_LOOP(DELTA)                                                        \
+    _Pragma("omp simd reduction(+ : sg, sw0, sd, sw1)")                           \
+    for (size_t i = begin; i < end; i++) {                                        \
+        float w0 = w[i], g0 = grad[i];                                            \
+        float g = g0 + wd * w0 + l1 * (float)((w0 > 0.0f) - (w0 < 0.0f));        \
+        float d = (DELTA);                                                        \
+        float w1 = w0 - d;                                                        \
+        w[i] = w1;                                                                \
+        grad[i] = 0.0f;                                                           \
+        sg += g0 * g0;                                                            \
+        sw0 += w0 * w0;                                                           \
+        sd += d * d;                                                              \
+        sw1 += w1 * w1;                                                           \
     }
-    st->grad_norm = (float)sqrt(total[0]);
-    st->weight_norm = (float)sqrt(total[3]);
-    st->update_ratio = total[1] > 0 ? (float)sqrt(total[2] / total[1]) : (total[2] > 0 ? INFINITY : 0.0f);
+
+static float momentum_delta(float *restrict m, float g, float mu, float lr, int nesterov)
+{
+    *m = mu * *m + g;
+    return lr * (nesterov ? g + mu * *m : *m);
 }
+
+static float adam_delta(float *restrict m, float *restrict v, float g, float b1, float b2, float lr_c1,
+                        float inv_sqrt_c2, float eps)
+{
+    *m = b1 * *m + (1.0f - b1) * g;
+    *v = b2 * *v + (1.0f - b2) * g * g;
+    return lr_c1 * *m / (sqrtf(*v) * inv_sqrt_c2 + eps);
+}
+
+static float rmsprop_delta(float *restrict v, float g, float alpha, float lr, float eps)
+{
+    *v = alpha * *v + (1.0f - alpha) * g * g;
+    return lr * g / (sqrtf(*v) + eps);
+}
+
+static void update_range(void *ctx, size_t begin, size_t end, int part)
+{
+    update_job *job = ctx;
+    const nn_hparams *hp = job->hp;
+    float *restrict w = job->w;
+    float *restrict grad = job->grad;
+    float *restrict m = job->opt->m + job->offset, *restrict v = job->opt->v + job->offset;
+    float lr = job->lr;
+    float wd = job->decay ? hp->weight_decay : 0.0f, l1 = job->decay ? hp->l1 : 0.0f;
+    float mu = hp->momentum, b1 = hp->beta1, b2 = hp->beta2, alpha = hp->alpha, eps = hp->eps;
+    float lr_c1 = lr / (1.0f - powf(b1, (float)job->opt->t));
+    float inv_sqrt_c2 = 1.0f / sqrtf(1.0f - powf(b2, (float)job->opt->t));
+    float sg = 0, sw0 = 0, sd = 0, sw1 = 0;
+    switch (hp->optimizer) {
+    case NN_MOMENTUM:
+        if (hp->nesterov)
+            UPDATE_LOOP(momentum_delta(&m[i], g, mu, lr, 1))
+        else
+            UPDATE_LOOP(momentum_delta(&m[i], g, mu, lr, 0))
+        break;
+    case NN_ADAM:
+        UPDATE_LOOP(adam_delta(&m[i], &v[i], g, b1, b2, lr_c1, inv_sqrt_c2, eps))
+        break;
+    case NN_RMSPROP:
+        UPDATE_LOOP(rmsprop_delta(&v[i], g, alpha, lr, eps))
+        break;
+    default:
+        UPDATE_LOOP(lr * g)
+    }
+    job->sums[part][0] = sg;
+    job->sums[part][1] = sw0;
+    job->sums[part][2] = sd;
+    job->sums[part][3] = sw1;
+}
+
+/* Tensors smaller than this are not worth handing to the helper thread. */
+#define PARALLEL_MIN_PARAMS 16384
 
 void nn_optim_step(nn_optim *opt, nn_graph *g, const nn_hparams *hp, float lr)
 {
     opt->t++;
     for (int t = 0; t < g->n_param_tensors; t++) {
         nn_node *p = nn_graph_param_node(g, t);
-        update_tensor(opt, hp, lr, p->value, p->grad, p->param_offset, p->size, p->decay, &g->stats[t]);
+        update_job job = {.opt = opt, .hp = hp, .lr = lr, .w = p->value, .grad = p->grad,
+                          .offset = p->param_offset, .decay = p->decay};
+        int parts = nn_parallel_for(p->size, PARALLEL_MIN_PARAMS, update_range, &job);
+        float sum[4] = {0, 0, 0, 0};
+        for (int part = 0; part < parts; part++)
+            for (int k = 0; k < 4; k++)
+                sum[k] += job.sums[part][k];
+        nn_param_stats *st = &g->stats[t];
+        st->grad_norm = sqrtf(sum[0]);
+        st->weight_norm = sqrtf(sum[3]);
+        st->update_ratio = sum[1] > 0 ? sqrtf(sum[2] / sum[1]) : (sum[2] > 0 ? INFINITY : 0.0f);
     }
+    /* The padding between tensors was never written, so all of grads is 0. */
+    g->grads_zeroed = 1;
 }

@@ -22,7 +22,7 @@ void nn_optim_free(nn_optim *opt);
 /* Forget the state (moments and step count), as for a fresh start. */
 void nn_optim_reset(nn_optim *opt);
 /* Apply one update with learning rate lr using hp's optimiser settings;
- * fills g->stats. */
+ * fills g->stats and clears the gradients (the next backward needs zeros). */
 void nn_optim_step(nn_optim *opt, nn_graph *g, const nn_hparams *hp, float lr);
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "model.h"
+#include "parallel.h"
 
 #define STREAM_SHUFFLE 0x3c3d4e5fULL
 #define STREAM_AUGMENT 0x4a4b5c5dULL
@@ -28,6 +29,7 @@ int nn_set_threads(int threads)
         threads = cores > 0 ? (int)cores : 1;
     }
     openblas_set_num_threads(threads);
+    nn_parallel_set_threads(threads);
     return threads;
 }
 
@@ -58,8 +60,9 @@ int nn_trainer_init(nn_trainer *t, const nn_spec *spec, const nn_hparams *hp, co
     }
     t->order = malloc(train->count * sizeof *t->order);
     t->labels = malloc((size_t)hp->batch * sizeof *t->labels);
-    t->scratch = malloc(in->size * sizeof *t->scratch);
-    if (!t->order || !t->labels || !t->scratch) {
+    t->scratch = malloc(2 * in->size * sizeof *t->scratch);
+    t->shifts = malloc(2 * (size_t)hp->batch);
+    if (!t->order || !t->labels || !t->scratch || !t->shifts) {
         nn_trainer_free(t);
         return nn_error_set(err, NN_ERUNTIME, "trainer: out of memory");
     }
@@ -79,6 +82,7 @@ void nn_trainer_free(nn_trainer *t)
     free(t->order);
     free(t->labels);
     free(t->scratch);
+    free(t->shifts);
     memset(t, 0, sizeof *t);
 }
 
@@ -92,6 +96,33 @@ static void shift_image(float *img, int rows, int cols, int dx, int dy, float *s
             int sc = c - dx;
             img[r * cols + c] = sr >= 0 && sr < rows && sc >= 0 && sc < cols ? scratch[sr * cols + sc] : 0.0f;
         }
+    }
+}
+
+typedef struct batch_job {
+    nn_trainer *t;
+    const size_t *samples;
+} batch_job;
+
+/* Convert samples [begin, end) of the batch into the input and target
+ * nodes, shifted when augmenting; both threads may run this on halves. */
+static void fill_batch(void *ctx, size_t begin, size_t end, int part)
+{
+    batch_job *job = ctx;
+    nn_trainer *t = job->t;
+    nn_graph *g = &t->graph;
+    const nn_dataset *ds = t->train;
+    nn_node *in = &g->nodes[g->input], *target = &g->nodes[g->target];
+    int n = (int)(end - begin);
+    nn_dataset_batch(ds, job->samples + begin, n, in->value + begin * in->size,
+                     target->value + begin * target->size, t->labels + begin);
+    if (!t->hp.augment)
+        return;
+    float *scratch = t->scratch + (size_t)part * in->size;
+    for (size_t i = begin; i < end; i++) {
+        int dx = t->shifts[2 * i], dy = t->shifts[2 * i + 1];
+        if (dx || dy)
+            shift_image(in->value + i * in->size, ds->rows, ds->cols, dx, dy, scratch);
     }
 }
 
@@ -109,15 +140,11 @@ void nn_trainer_step(nn_trainer *t, nn_step_info *info)
     size_t left = ds->count - t->pos;
     int n = left < (size_t)batch ? (int)left : batch;
 
-    nn_node *in = &g->nodes[g->input], *target = &g->nodes[g->target];
-    nn_dataset_batch(ds, t->order + t->pos, n, in->value, target->value, t->labels);
-    if (t->hp.augment)
-        for (int i = 0; i < n; i++) {
-            int dx = (int)nn_rng_below(&t->augment_rng, 2 * AUGMENT_SHIFT + 1) - AUGMENT_SHIFT;
-            int dy = (int)nn_rng_below(&t->augment_rng, 2 * AUGMENT_SHIFT + 1) - AUGMENT_SHIFT;
-            if (dx || dy)
-                shift_image(in->value + (size_t)i * in->size, ds->rows, ds->cols, dx, dy, t->scratch);
-        }
+    if (t->hp.augment) /* drawn here, in order, so the threads' split cannot change them */
+        for (int i = 0; i < 2 * n; i++)
+            t->shifts[i] = (signed char)((int)nn_rng_below(&t->augment_rng, 2 * AUGMENT_SHIFT + 1) - AUGMENT_SHIFT);
+    batch_job job = {t, t->order + t->pos};
+    nn_parallel_for((size_t)n, 16, fill_batch, &job);
 
     double progress = (double)t->step / ((double)t->steps_per_epoch * t->hp.epochs);
     float lr = nn_hparams_lr_at(&t->hp, t->epoch, progress);

@@ -55,7 +55,8 @@ typedef struct nn_trainer {
     nn_rng shuffle_rng;
     nn_rng augment_rng;
     int *labels;                /* max_batch labels of the current batch */
-    float *scratch;             /* one image, for augmentation */
+    float *scratch;             /* two images, for augmentation by two threads */
+    signed char *shifts;        /* max_batch (dx, dy) pairs drawn for a batch */
     double train_seconds;       /* time inside nn_trainer_step only */
     /* running sums for the current epoch */
     double epoch_loss;

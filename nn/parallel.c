@@ -1,0 +1,102 @@
+/* The helper thread behind nn_parallel_for: one job slot, handed over with
+ * atomics.  The helper spins with sched_yield for a while after each job
+ * (training posts a job every few hundred microseconds) and then sleeps on a
+ * condition variable, so an idle program costs no CPU. */
+#include "parallel.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#define SPIN_SECONDS 0.05
+
+static struct {
+    pthread_once_t once;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int started;
+    int enabled;
+    atomic_long posted;   /* jobs handed to the helper */
+    atomic_long finished; /* jobs it completed */
+    atomic_int sleeping;
+    nn_range_fn fn;
+    void *ctx;
+    size_t begin, end;
+} helper = {.once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void *helper_main(void *arg)
+{
+    (void)arg;
+    long done = 0;
+    for (;;) {
+        double idle_since = seconds();
+        while (atomic_load_explicit(&helper.posted, memory_order_acquire) == done) {
+            if (seconds() - idle_since < SPIN_SECONDS) {
+                sched_yield();
+                continue;
+            }
+            pthread_mutex_lock(&helper.lock);
+            atomic_store(&helper.sleeping, 1);
+            while (atomic_load(&helper.posted) == done)
+                pthread_cond_wait(&helper.wake, &helper.lock);
+            atomic_store(&helper.sleeping, 0);
+            pthread_mutex_unlock(&helper.lock);
+        }
+        done++;
+        helper.fn(helper.ctx, helper.begin, helper.end, 1);
+        atomic_store_explicit(&helper.finished, done, memory_order_release);
+    }
+    return NULL;
+}
+
+static void start_helper(void)
+{
+    pthread_attr_t attr;
+    pthread_t thread;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    helper.started = pthread_create(&thread, &attr, helper_main, NULL) == 0;
+    pthread_attr_destroy(&attr);
+}
+
+void nn_parallel_set_threads(int threads)
+{
+    helper.enabled = threads > 1;
+}
+
+int nn_parallel_for(size_t n, size_t min_split, nn_range_fn fn, void *ctx)
+{
+    if (!helper.enabled || n < min_split || n < 2) {
+        fn(ctx, 0, n, 0);
+        return 1;
+    }
+    pthread_once(&helper.once, start_helper);
+    if (!helper.started) {
+        fn(ctx, 0, n, 0);
+        return 1;
+    }
+    /* Whole cache lines of floats each side when the range is long. */
+    size_t mid = n >= 256 ? (n / 2 + 15) / 16 * 16 : n / 2;
+    helper.fn = fn;
+    helper.ctx = ctx;
+    helper.begin = mid;
+    helper.end = n;
+    long job = atomic_fetch_add(&helper.posted, 1) + 1; /* seq_cst: pairs with sleeping */
+    if (atomic_load(&helper.sleeping)) {
+        pthread_mutex_lock(&helper.lock);
+        pthread_cond_signal(&helper.wake);
+        pthread_mutex_unlock(&helper.lock);
+    }
+    fn(ctx, 0, mid, 0);
+    while (atomic_load_explicit(&helper.finished, memory_order_acquire) != job)
+        sched_yield();
+    return 2;
+}
