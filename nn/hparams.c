@@ -41,9 +41,10 @@ static int parse_float(const char *key, const char *s, double lo, double hi, int
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (end == s || *end || errno || !isfinite(v))
+    if (end == s || *end || (errno && errno != ERANGE) || !isfinite(v))
         return nn_error_set(err, NN_EINPUT, "%s: '%s' is not a number", key, s);
-    if (v < lo || v > hi || (lo_open && v == lo))
+    /* ERANGE here is underflow: a value that would be stored as 0. */
+    if (v < lo || v > hi || (lo_open && (errno == ERANGE || (float)v == (float)lo)))
         return nn_error_set(err, NN_EINPUT, "%s: %s is out of range (expected %s%g..%g)", key, s,
                             lo_open ? ">" : "", lo, hi);
     *out = (float)v;
@@ -133,9 +134,9 @@ int nn_hparams_set(nn_hparams *hp, const char *key, const char *value, nn_error 
     } else if (!strcmp(key, "l1")) {
         rc = parse_float(key, value, 0, 1, 0, &hp->l1, err);
     } else if (!strcmp(key, "dropout")) {
-        if (!(rc = parse_float(key, value, 0, 1, 0, &f, err))) {
-            if (f >= 1.0f)
-                return nn_error_set(err, NN_EINPUT, "dropout: %s is out of range (expected 0..<1)", value);
+        if (!(rc = parse_float(key, value, -INFINITY, INFINITY, 0, &f, err))) {
+            if (!(f >= 0.0f && f < 1.0f))
+                return nn_error_set(err, NN_EINPUT, "dropout: %s is out of range (expected 0 <= rate < 1)", value);
             hp->dropout = f;
         }
     } else if (!strcmp(key, "schedule")) {
@@ -173,14 +174,18 @@ int nn_hparams_set(nn_hparams *hp, const char *key, const char *value, nn_error 
 
 char *nn_hparams_format(const nn_hparams *hp, char *buf, size_t len)
 {
-    snprintf(buf, len,
-             "epochs=%d batch=%d optimizer=%s lr=%g momentum=%g nesterov=%d beta1=%g beta2=%g "
-             "alpha=%g eps=%g weight_decay=%g l1=%g dropout=%g schedule=%s lr_step=%d lr_gamma=%g "
-             "init=%s augment=%d seed=%llu threads=%d",
-             hp->epochs, hp->batch, nn_optimizer_name(hp->optimizer), hp->lr, hp->momentum, hp->nesterov,
-             hp->beta1, hp->beta2, hp->alpha, hp->eps, hp->weight_decay, hp->l1, hp->dropout,
-             nn_schedule_name(hp->schedule), hp->lr_step, hp->lr_gamma, nn_init_name(hp->init), hp->augment,
-             (unsigned long long)hp->seed, hp->threads);
+    /* %.9g round-trips a float exactly; dropout < 0 (keep each layer's own
+     * rate) is left out, since it is the default and not a settable value. */
+    int at = snprintf(buf, len,
+                      "epochs=%d batch=%d optimizer=%s lr=%.9g momentum=%.9g nesterov=%d beta1=%.9g "
+                      "beta2=%.9g alpha=%.9g eps=%.9g weight_decay=%.9g l1=%.9g schedule=%s lr_step=%d "
+                      "lr_gamma=%.9g init=%s augment=%d seed=%llu threads=%d",
+                      hp->epochs, hp->batch, nn_optimizer_name(hp->optimizer), hp->lr, hp->momentum,
+                      hp->nesterov, hp->beta1, hp->beta2, hp->alpha, hp->eps, hp->weight_decay, hp->l1,
+                      nn_schedule_name(hp->schedule), hp->lr_step, hp->lr_gamma, nn_init_name(hp->init),
+                      hp->augment, (unsigned long long)hp->seed, hp->threads);
+    if (hp->dropout >= 0 && at > 0 && (size_t)at < len)
+        snprintf(buf + at, len - (size_t)at, " dropout=%.9g", hp->dropout);
     return buf;
 }
 

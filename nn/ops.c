@@ -320,11 +320,19 @@ static void softmax_xent_forward(nn_graph *g, nn_node *node, int n)
 static void softmax_xent_backward(nn_graph *g, nn_node *node, int n)
 {
     nn_node *x = input(g, node, 0), *t = input(g, node, 1);
-    size_t len = (size_t)n * x->size;
+    if (!x->needs_grad)
+        return;
+    size_t k = x->size;
     float scale = node->grad[0] / (float)n; /* dL/dloss, 1 at the root */
     int first = grad_first(x);
-    for (size_t i = 0; i < len; i++) /* (p - t) / n: the fused gradient */
-        write_loss_grad(x, i, (node->aux[i] - t->value[i]) * scale, first);
+    for (int i = 0; i < n; i++) {
+        const float *p = node->aux + i * k, *ts = t->value + i * k;
+        float mass = 0; /* sum of the target row: 1 for a label, kept for soft targets */
+        for (size_t j = 0; j < k; j++)
+            mass += ts[j];
+        for (size_t j = 0; j < k; j++) /* (p sum(t) - t) / n: the fused gradient */
+            write_loss_grad(x, i * k + j, (p[j] * mass - ts[j]) * scale, first);
+    }
 }
 
 static void sigmoid_bce_forward(nn_graph *g, nn_node *node, int n)
@@ -344,6 +352,8 @@ static void sigmoid_bce_forward(nn_graph *g, nn_node *node, int n)
 static void sigmoid_bce_backward(nn_graph *g, nn_node *node, int n)
 {
     nn_node *x = input(g, node, 0), *t = input(g, node, 1);
+    if (!x->needs_grad)
+        return;
     size_t len = (size_t)n * x->size;
     float scale = node->grad[0] / (float)n; /* dL/dloss, 1 at the root */
     int first = grad_first(x);
@@ -367,6 +377,8 @@ static void mse_forward(nn_graph *g, nn_node *node, int n)
 static void mse_backward(nn_graph *g, nn_node *node, int n)
 {
     nn_node *x = input(g, node, 0), *t = input(g, node, 1);
+    if (!x->needs_grad)
+        return;
     size_t len = (size_t)n * x->size;
     float scale = node->grad[0] / (float)n; /* dL/dloss, 1 at the root */
     int first = grad_first(x);

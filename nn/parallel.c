@@ -20,10 +20,12 @@ static struct {
     atomic_long posted;   /* jobs handed to the helper */
     atomic_long finished; /* jobs it completed */
     atomic_int sleeping;
+    atomic_flag busy;     /* held by the caller whose job the helper runs */
     nn_range_fn fn;
     void *ctx;
     size_t begin, end;
-} helper = {.once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+} helper = {.once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER,
+            .busy = ATOMIC_FLAG_INIT};
 
 static double seconds(void)
 {
@@ -79,7 +81,9 @@ int nn_parallel_for(size_t n, size_t min_split, nn_range_fn fn, void *ctx)
         return 1;
     }
     pthread_once(&helper.once, start_helper);
-    if (!helper.started) {
+    /* One job slot: a second thread calling at the same time (two trainers
+     * in one process) runs its loop alone rather than waiting. */
+    if (!helper.started || atomic_flag_test_and_set(&helper.busy)) {
         fn(ctx, 0, n, 0);
         return 1;
     }
@@ -98,5 +102,6 @@ int nn_parallel_for(size_t n, size_t min_split, nn_range_fn fn, void *ctx)
     fn(ctx, 0, mid, 0);
     while (atomic_load_explicit(&helper.finished, memory_order_acquire) != job)
         sched_yield();
+    atomic_flag_clear(&helper.busy);
     return 2;
 }

@@ -265,11 +265,12 @@ int nn_spec_parse(nn_spec *spec, const char *text, const char *source, nn_error 
         }
         at += len + (nl ? 1 : 0);
     }
-    p.line++;
     if (spec->n_layers == 0) {
+        p.line = 1;
         fail(&p, 1, "the spec has no layers (expected 'input SHAPE' first%s)", "");
     } else if (!nn_layer_is_loss(spec->layers[spec->n_layers - 1].kind)) {
-        fail(&p, 1, "the spec ends without a loss (expected softmax_xent, sigmoid_bce or mse as the last layer%s)", "");
+        p.line = spec->layers[spec->n_layers - 1].line;
+        fail(&p, 1, "the spec ends without a loss after this layer (expected softmax_xent, sigmoid_bce or mse last%s)", "");
     } else {
         return NN_OK;
     }

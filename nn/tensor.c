@@ -74,22 +74,9 @@ void nn_vec_axpy(float *y, float a, const float *x, size_t n)
 
 double nn_vec_sumsq(const float *x, size_t n)
 {
-    /* Eight float lanes vectorise without -ffast-math; each lane's partial
-     * sum is short enough that float keeps ~7 digits before the double sum. */
-    float lane[8] = {0};
     double total = 0;
-    size_t i = 0;
-    while (i + 8 <= n) {
-        size_t end = i + 4096 < n ? i + 4096 : n - (n - i) % 8;
-        for (; i < end; i += 8)
-            for (int k = 0; k < 8; k++)
-                lane[k] += x[i + k] * x[i + k];
-        for (int k = 0; k < 8; k++) {
-            total += lane[k];
-            lane[k] = 0;
-        }
-    }
-    for (; i < n; i++)
+#pragma omp simd reduction(+ : total)
+    for (size_t i = 0; i < n; i++)
         total += (double)x[i] * x[i];
     return total;
 }

@@ -42,17 +42,16 @@ int nn_trainer_init(nn_trainer *t, const nn_spec *spec, const nn_hparams *hp, co
     int rc = nn_model_build(&t->graph, spec, hp, hp->batch, err);
     if (rc)
         return rc;
-    const nn_node *in = &t->graph.nodes[t->graph.input];
-    const nn_node *out = &t->graph.nodes[t->graph.output];
-    if (in->size != (size_t)train->rows * train->cols) {
+    size_t inputs = t->graph.nodes[t->graph.input].size, outputs = t->graph.nodes[t->graph.output].size;
+    if (inputs != (size_t)train->rows * train->cols) {
         nn_trainer_free(t);
         return nn_error_set(err, NN_EINPUT, "%s: the model takes %zu inputs but the images are %dx%d",
-                            spec->source, in->size, train->rows, train->cols);
+                            spec->source, inputs, train->rows, train->cols);
     }
-    if (out->size != (size_t)train->classes) {
+    if (outputs != (size_t)train->classes) {
         nn_trainer_free(t);
         return nn_error_set(err, NN_EINPUT, "%s: the model has %zu outputs but the data has %d classes",
-                            spec->source, out->size, train->classes);
+                            spec->source, outputs, train->classes);
     }
     if (nn_optim_init(&t->optim, &t->graph, err)) {
         nn_trainer_free(t);
@@ -60,7 +59,7 @@ int nn_trainer_init(nn_trainer *t, const nn_spec *spec, const nn_hparams *hp, co
     }
     t->order = malloc(train->count * sizeof *t->order);
     t->labels = malloc((size_t)hp->batch * sizeof *t->labels);
-    t->scratch = malloc(2 * in->size * sizeof *t->scratch);
+    t->scratch = malloc(2 * inputs * sizeof *t->scratch);
     t->shifts = malloc(2 * (size_t)hp->batch);
     if (!t->order || !t->labels || !t->scratch || !t->shifts) {
         nn_trainer_free(t);
