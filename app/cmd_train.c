@@ -213,10 +213,11 @@ int cmd_train(int argc, char **argv)
 
     FILE *progress = o.json ? stderr : stdout;
     int live = isatty(fileno(progress));
-    fprintf(progress, "Training %s (%zu parameters) on %s: %zu train / %zu test images, %s lr=%g batch=%d, "
-            "%d epoch%s, seed %llu\n",
-            o.model, t.graph.param_count, o.data ? o.data : "data/mnist-small", train.count, test.count, nn_optimizer_name(hp.optimizer), hp.lr,
-            hp.batch, hp.epochs, hp.epochs == 1 ? "" : "s", (unsigned long long)hp.seed);
+    fprintf(progress, "Training %s (%zu parameters) on %s: %zu train / %zu test images\n"
+            "  %s lr=%g batch=%d, %d epoch%s, seed %llu, %d thread%s\n",
+            o.model, t.graph.param_count, o.data ? o.data : "data/mnist-small", train.count, test.count,
+            nn_optimizer_name(hp.optimizer), hp.lr, hp.batch, hp.epochs, hp.epochs == 1 ? "" : "s",
+            (unsigned long long)hp.seed, hp.threads, hp.threads == 1 ? "" : "s");
 
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
