@@ -349,18 +349,6 @@ static void sigmoid_bce_forward(nn_graph *g, nn_node *node, int n)
     node->value[0] = (float)(total / n);
 }
 
-static void sigmoid_bce_backward(nn_graph *g, nn_node *node, int n)
-{
-    nn_node *x = input(g, node, 0), *t = input(g, node, 1);
-    if (!x->needs_grad)
-        return;
-    size_t len = (size_t)n * x->size;
-    float scale = node->grad[0] / (float)n; /* dL/dloss, 1 at the root */
-    int first = grad_first(x);
-    for (size_t i = 0; i < len; i++)
-        write_loss_grad(x, i, (node->aux[i] - t->value[i]) * scale, first);
-}
-
 static void mse_forward(nn_graph *g, nn_node *node, int n)
 {
     const nn_node *x = input(g, node, 0), *t = input(g, node, 1);
@@ -374,7 +362,9 @@ static void mse_forward(nn_graph *g, nn_node *node, int n)
     node->value[0] = (float)(total / n);
 }
 
-static void mse_backward(nn_graph *g, nn_node *node, int n)
+/* Both sigmoid_bce and mse keep their prediction in aux (sigmoid(x) and x
+ * itself), and both gradients are (prediction - t) / n. */
+static void prediction_loss_backward(nn_graph *g, nn_node *node, int n)
 {
     nn_node *x = input(g, node, 0), *t = input(g, node, 1);
     if (!x->needs_grad)
@@ -383,7 +373,7 @@ static void mse_backward(nn_graph *g, nn_node *node, int n)
     float scale = node->grad[0] / (float)n; /* dL/dloss, 1 at the root */
     int first = grad_first(x);
     for (size_t i = 0; i < len; i++)
-        write_loss_grad(x, i, (x->value[i] - t->value[i]) * scale, first);
+        write_loss_grad(x, i, (node->aux[i] - t->value[i]) * scale, first);
 }
 
 const nn_op_def nn_ops[NN_OP_COUNT] = {
@@ -397,8 +387,8 @@ const nn_op_def nn_ops[NN_OP_COUNT] = {
     [NN_OP_DROPOUT] = {"dropout", 1, dropout_infer, dropout_forward, dropout_backward},
     [NN_OP_RESHAPE] = {"reshape", 1, reshape_infer, reshape_forward, reshape_backward},
     [NN_OP_SOFTMAX_XENT] = {"softmax_xent", 2, loss_infer, softmax_xent_forward, softmax_xent_backward},
-    [NN_OP_SIGMOID_BCE] = {"sigmoid_bce", 2, loss_infer, sigmoid_bce_forward, sigmoid_bce_backward},
-    [NN_OP_MSE] = {"mse", 2, loss_infer, mse_forward, mse_backward},
+    [NN_OP_SIGMOID_BCE] = {"sigmoid_bce", 2, loss_infer, sigmoid_bce_forward, prediction_loss_backward},
+    [NN_OP_MSE] = {"mse", 2, loss_infer, mse_forward, prediction_loss_backward},
 };
 
 const char *nn_op_name(int op)
