@@ -17,6 +17,7 @@ static const char main_help[] =
     "Commands:\n"
     "  train        train a model and report loss and accuracy per epoch\n"
     "  gradcheck    check every op's gradient against central differences\n"
+    "  bench        training and inference speed per preset against the sgemm ceiling\n"
     "  help CMD     help for a command (same as nnlab CMD --help)\n"
     "\n"
     "Examples:\n"
@@ -37,6 +38,7 @@ typedef struct command {
 static const command commands[] = {
     {"train", cmd_train},
     {"gradcheck", cmd_gradcheck},
+    {"bench", cmd_bench},
 };
 
 static const command *find(const char *name)

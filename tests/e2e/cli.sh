@@ -79,6 +79,23 @@ assert len(d["tensors"]) == 4
 PY
 checks=$((checks + 1))
 
+# --- bench ------------------------------------------------------------------------------
+expect_exit 0 "$nnlab" bench --presets linear,mlp --batches 16 --reps 1 --seconds 0.05 --json
+python3 - "$tmp/out" <<'PY' || fail "bench --json"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert [p["preset"] for p in d["presets"]] == ["linear", "mlp"]
+mlp = d["presets"][1]
+assert mlp["params"] == 101770
+t = mlp["training"][0]
+assert t["batch"] == 16 and t["samples_per_sec"] > 0 and t["sgemm_bound_per_sec"] > 0
+# forward + weight gradients of both layers + the second layer's input gradient
+assert t["flops_per_sample"] == 2 * (784 * 128 + 128 * 10) * 2 + 2 * 128 * 10, t["flops_per_sample"]
+assert 0 < mlp["infer_median_us"] <= mlp["infer_p99_us"] and mlp["peak_rss_mb"] > 1
+PY
+checks=$((checks + 1))
+expect_exit 2 "$nnlab" bench --batches 0
+
 # --- training: json, determinism, accuracy ------------------------------------------------
 run_json() { # run_json OUT ARGS...
 	local out=$1
