@@ -264,10 +264,16 @@ static void print_start(FILE *progress, const run_setup *r, const nn_trainer *t,
                         const nn_dataset *train, const nn_dataset *test)
 {
     const nn_hparams *hp = &t->hp;
+    if (nn_trainer_done(t)) {
+        fprintf(progress, "%s has trained %d epoch%s already, and --epochs %d counts them all: nothing to train "
+                "(a larger --epochs trains more).\n", r->ck.path, t->n_history, t->n_history == 1 ? "" : "s",
+                hp->epochs);
+        return;
+    }
     if (r->resuming)
         fprintf(progress, "Resuming %s from %s at epoch %d/%d, step %ld (%zu parameters) on %s: %zu train / %zu "
                 "test images, %s lr=%g batch=%d, seed %llu\n",
-                r->model, r->ck.path, t->epoch + 1 > hp->epochs ? hp->epochs : t->epoch + 1, hp->epochs, t->step,
+                r->model, r->ck.path, t->epoch + 1, hp->epochs, t->step,
                 t->graph.param_count, data, train->count, test->count, nn_optimizer_name(hp->optimizer), hp->lr,
                 hp->batch, (unsigned long long)hp->seed);
     else
@@ -275,9 +281,6 @@ static void print_start(FILE *progress, const run_setup *r, const nn_trainer *t,
                 "%d epoch%s, seed %llu\n",
                 r->model, t->graph.param_count, data, train->count, test->count, nn_optimizer_name(hp->optimizer),
                 hp->lr, hp->batch, hp->epochs, hp->epochs == 1 ? "" : "s", (unsigned long long)hp->seed);
-    if (nn_trainer_done(t))
-        fprintf(progress, "%s has trained %d epoch%s already (--epochs %d counts them all): nothing to train.\n",
-                r->ck.path, t->n_history, t->n_history == 1 ? "" : "s", hp->epochs);
 }
 
 /* Evaluate the epoch that just ended, record it and print its line. */
@@ -405,7 +408,8 @@ int cmd_train(int argc, char **argv)
             cli_report(&err);
             rc = EXIT_RUNTIME;
         } else {
-            fprintf(progress, "Saved %s (epoch %d, step %ld).\n", o.save, t.n_history, t.step);
+            fprintf(progress, "Saved %s (%d epoch%s done, step %ld).\n", o.save, t.n_history,
+                    t.n_history == 1 ? "" : "s", t.step);
         }
     }
     if (o.json)

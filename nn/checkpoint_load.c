@@ -442,7 +442,7 @@ static int decode(loader *l)
     l->newer = ck->minor > NN_CHECKPOINT_MINOR;
     for (;;) {
         size_t start = r->pos;
-        const unsigned char *tag = nn_bytes_get_span(r, 4, "a section tag (the file ends without section END)");
+        const unsigned char *tag = nn_bytes_get_span(r, 4, "the next section tag");
         if (!tag)
             return NN_EINPUT;
         char name[5] = {0};
