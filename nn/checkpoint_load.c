@@ -375,11 +375,10 @@ static int read_history(loader *l)
     return r->failed ? NN_EINPUT : NN_OK;
 }
 
-static int read_end(loader *l, size_t len)
+/* The END section's CRC, the last four bytes of the file. */
+static int read_end(loader *l)
 {
     nn_bytes_reader *r = &l->r;
-    if (len != 4)
-        return nn_bytes_fail(r, "section END is %zu bytes long (4 expected)", len);
     size_t at = r->pos;
     uint32_t stored = nn_bytes_get_u32(r, "checksum");
     if (r->failed)
@@ -440,6 +439,17 @@ static int decode(loader *l)
                              ck->minor, NN_CHECKPOINT_MAJOR);
     }
     l->newer = ck->minor > NN_CHECKPOINT_MINOR;
+    /* A file that ends as a whole file does is checked first, so damage
+     * inside it reads as damage rather than as a strange field; a file
+     * cut short is decoded to the field where it stops. */
+    static const unsigned char end[NN_CKPT_SECTION_HEADER_LEN] = {'E', 'N', 'D', ' ', 4};
+    if (r->size >= NN_CKPT_HEADER_LEN + sizeof end + 4 &&
+        !memcmp(r->data + r->size - 4 - sizeof end, end, sizeof end)) {
+        r->pos = r->size - 4;
+        if (read_end(l))
+            return NN_EINPUT;
+        r->pos = NN_CKPT_HEADER_LEN;
+    }
     for (;;) {
         size_t start = r->pos;
         const unsigned char *tag = nn_bytes_get_span(r, 4, "the next section tag");
@@ -464,7 +474,7 @@ static int decode(loader *l)
         if (!memcmp(name, NN_CKPT_END, 4)) {
             if (len64 != 4)
                 return nn_bytes_fail(r, "section END is %llu bytes long (4 expected)", (unsigned long long)len64);
-            return read_end(l, (size_t)len64);
+            return read_end(l);
         }
         int bit = 0;
         for (size_t k = 0; k < sizeof known_sections / sizeof *known_sections; k++)
