@@ -24,7 +24,8 @@ static const char train_help[] =
     "\n"
     "Options:\n"
     "  --model NAME|FILE     preset (linear, mlp, mlp-tanh) or a spec file (default mlp)\n"
-    "  --data DIR            directory with the four IDX files (default data/mnist-small)\n"
+    "  --data DIR            directory with the four IDX files (default data/mnist-small,\n"
+    "                        or with --resume the one recorded in the model file)\n"
     "  --save FILE           save the model file (weights, optimiser and random\n"
     "                        state, history) at the end, and on Ctrl-C\n"
     "  --resume FILE         continue the run saved in FILE exactly: the model and\n"
@@ -393,8 +394,6 @@ int cmd_train(int argc, char **argv)
             fprintf(log, "epoch,%ld,%d,%.9g,%.9g,%.9g,%.9g,%.9g\n", t.step, t.n_history, r->train_loss,
                     r->train_accuracy, s.lr, r->test_loss, r->test_accuracy);
     }
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
     if (interrupted) {
         if (live)
             fputs("\r\033[K", progress);
@@ -412,6 +411,9 @@ int cmd_train(int argc, char **argv)
                     t.n_history == 1 ? "" : "s", t.step);
         }
     }
+    /* Restored only now, so a second Ctrl-C cannot cut the save short. */
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     if (o.json)
         write_json(run.model, &run.spec, &t, now_seconds() - start, interrupted);
     if (log && fclose(log) != 0) {

@@ -105,11 +105,14 @@ void nn_bytes_put_string(nn_bytes *b, const char *s)
     nn_bytes_put(b, s, n);
 }
 
-void nn_bytes_patch_u64(nn_bytes *b, size_t at, uint64_t v)
+static void patch_le(nn_bytes *b, size_t at, uint64_t v, int n)
 {
-    if (!b->failed && at <= b->len && b->len - at >= 8)
-        store_le(b->data + at, v, 8);
+    if (!b->failed && at <= b->len && b->len - at >= (size_t)n)
+        store_le(b->data + at, v, n);
 }
+
+void nn_bytes_patch_u32(nn_bytes *b, size_t at, uint32_t v) { patch_le(b, at, v, 4); }
+void nn_bytes_patch_u64(nn_bytes *b, size_t at, uint64_t v) { patch_le(b, at, v, 8); }
 
 void nn_bytes_reader_init(nn_bytes_reader *r, const unsigned char *data, size_t size, const char *path,
                           nn_error *err)

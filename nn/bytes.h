@@ -30,7 +30,9 @@ void nn_bytes_put_f64(nn_bytes *b, double v);
 void nn_bytes_put_floats(nn_bytes *b, const float *v, size_t n);
 /* A u32 length, then the bytes (no NUL). */
 void nn_bytes_put_string(nn_bytes *b, const char *s);
-/* Overwrite 8 bytes at offset `at` (written before) with v. */
+/* Overwrite a value written before at offset `at` (a count or a length
+ * known only later). */
+void nn_bytes_patch_u32(nn_bytes *b, size_t at, uint32_t v);
 void nn_bytes_patch_u64(nn_bytes *b, size_t at, uint64_t v);
 
 typedef struct nn_bytes_reader {

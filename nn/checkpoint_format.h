@@ -32,6 +32,8 @@
 
 #include <zlib.h>
 
+#include "trainer.h"
+
 #define NN_CKPT_MAGIC "NNLAB\0MF"
 #define NN_CKPT_MAGIC_LEN 8
 #define NN_CKPT_HEADER_LEN 12
@@ -50,6 +52,18 @@
 /* Bounds a reader enforces before trusting a count. */
 #define NN_CKPT_MAX_TEXT (1u << 20)   /* spec and hyperparameter text */
 #define NN_CKPT_MAX_META 256          /* metadata entries */
+
+/* The trainer's random streams and the names files give them.  A stream
+ * added here is simply missing from older files, and keeps its seeding. */
+static const struct {
+    const char *name;
+    size_t offset; /* of its nn_rng in nn_trainer */
+} nn_checkpoint_streams[] = {
+    {"shuffle", offsetof(nn_trainer, shuffle_rng)},
+    {"augment", offsetof(nn_trainer, augment_rng)},
+    {"dropout", offsetof(nn_trainer, graph.rng)},
+};
+#define NN_CKPT_STREAMS ((int)(sizeof nn_checkpoint_streams / sizeof nn_checkpoint_streams[0]))
 
 /* zlib's CRC-32 of n bytes, in pieces that fit its length type. */
 static inline uint32_t nn_checkpoint_crc(const unsigned char *data, size_t n)

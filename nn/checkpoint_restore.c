@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "checkpoint_format.h"
 #include "model.h"
 
 int nn_checkpoint_apply(const nn_checkpoint *ck, nn_graph *g, nn_error *err)
@@ -60,18 +61,6 @@ int nn_checkpoint_load_model(const char *path, nn_spec *spec, nn_graph *g, int m
     return rc;
 }
 
-/* The trainer's random streams by the names files give them. */
-static nn_rng *trainer_stream(nn_trainer *t, const char *name)
-{
-    if (!strcmp(name, "shuffle"))
-        return &t->shuffle_rng;
-    if (!strcmp(name, "augment"))
-        return &t->augment_rng;
-    if (!strcmp(name, "dropout"))
-        return &t->graph.rng;
-    return NULL;
-}
-
 static int restore(nn_trainer *t, const nn_checkpoint *ck, nn_error *err)
 {
     nn_graph *g = &t->graph;
@@ -89,11 +78,10 @@ static int restore(nn_trainer *t, const nn_checkpoint *ck, nn_error *err)
         }
         t->optim.t = ck->optim_t;
     }
-    for (int i = 0; i < ck->n_rngs; i++) {
-        nn_rng *rng = trainer_stream(t, ck->rngs[i].name);
-        if (rng) /* a stream this nnlab does not have is not needed by it */
-            *rng = ck->rngs[i].state;
-    }
+    for (int i = 0; i < ck->n_rngs; i++) /* a stream this nnlab does not have is not needed by it */
+        for (int k = 0; k < NN_CKPT_STREAMS; k++)
+            if (!strcmp(ck->rngs[i].name, nn_checkpoint_streams[k].name))
+                *(nn_rng *)((char *)t + nn_checkpoint_streams[k].offset) = ck->rngs[i].state;
     if (ck->has_position) {
         if (ck->train_count != t->train->count)
             return nn_error_set(err, NN_EINPUT, "%s was trained on %zu images, but this training set has %zu: "

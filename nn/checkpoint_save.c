@@ -83,20 +83,16 @@ static void put_optimiser(nn_bytes *b, const nn_trainer *t)
     section_end(b, at);
 }
 
-static void put_rng(nn_bytes *b, const char *name, const nn_rng *rng)
-{
-    nn_bytes_put_string(b, name);
-    for (int i = 0; i < 4; i++)
-        nn_bytes_put_u64(b, rng->s[i]);
-}
-
 static void put_rngs(nn_bytes *b, const nn_trainer *t)
 {
     size_t at = section_begin(b, NN_CKPT_RNGS);
-    nn_bytes_put_u32(b, 3);
-    put_rng(b, "shuffle", &t->shuffle_rng);
-    put_rng(b, "augment", &t->augment_rng);
-    put_rng(b, "dropout", &t->graph.rng);
+    nn_bytes_put_u32(b, NN_CKPT_STREAMS);
+    for (int i = 0; i < NN_CKPT_STREAMS; i++) {
+        const nn_rng *rng = (const nn_rng *)((const char *)t + nn_checkpoint_streams[i].offset);
+        nn_bytes_put_string(b, nn_checkpoint_streams[i].name);
+        for (int k = 0; k < 4; k++)
+            nn_bytes_put_u64(b, rng->s[k]);
+    }
     section_end(b, at);
 }
 
@@ -116,17 +112,25 @@ static void put_position(nn_bytes *b, const nn_trainer *t)
     section_end(b, at);
 }
 
-static void put_meta_text(nn_bytes *b, const char *key, const char *value)
+/* Metadata entries, counted as they are written. */
+typedef struct meta_writer {
+    nn_bytes *b;
+    size_t count_at;
+    uint32_t count;
+} meta_writer;
+
+static void put_meta_text(meta_writer *m, const char *key, const char *value)
 {
-    nn_bytes_put_string(b, key);
-    nn_bytes_put_string(b, value);
+    nn_bytes_put_string(m->b, key);
+    nn_bytes_put_string(m->b, value);
+    nn_bytes_patch_u32(m->b, m->count_at, ++m->count);
 }
 
-static void put_meta_number(nn_bytes *b, const char *key, double value)
+static void put_meta_number(meta_writer *m, const char *key, double value)
 {
     char text[40];
     snprintf(text, sizeof text, "%.17g", value);
-    put_meta_text(b, key, text);
+    put_meta_text(m, key, text);
 }
 
 /* "mlp" for assets/models/mlp.spec. */
@@ -151,21 +155,22 @@ static void put_meta(nn_bytes *b, const nn_trainer *t, const nn_spec *spec)
     const nn_epoch_record *last = t->n_history ? &t->history[t->n_history - 1] : NULL;
 
     size_t at = section_begin(b, NN_CKPT_META);
-    nn_bytes_put_u32(b, last ? 13 : 11);
-    put_meta_text(b, "nnlab_version", NNLAB_VERSION);
-    put_meta_text(b, "created", created);
-    put_meta_text(b, "model", model);
-    put_meta_text(b, "spec", spec->source);
-    put_meta_text(b, "dataset", t->dataset);
-    put_meta_number(b, "train_count", (double)t->train->count);
-    put_meta_number(b, "test_count", (double)t->test_count);
-    put_meta_number(b, "epochs_done", t->n_history);
-    put_meta_number(b, "params", (double)t->graph.param_count);
-    put_meta_number(b, "samples_per_sec", nn_trainer_samples_per_sec(t));
-    put_meta_number(b, "train_seconds", t->train_seconds);
+    meta_writer m = {b, b->len, 0};
+    nn_bytes_put_u32(b, 0);
+    put_meta_text(&m, "nnlab_version", NNLAB_VERSION);
+    put_meta_text(&m, "created", created);
+    put_meta_text(&m, "model", model);
+    put_meta_text(&m, "spec", spec->source);
+    put_meta_text(&m, "dataset", t->dataset);
+    put_meta_number(&m, "train_count", (double)t->train->count);
+    put_meta_number(&m, "test_count", (double)t->test_count);
+    put_meta_number(&m, "epochs_done", t->n_history);
+    put_meta_number(&m, "params", (double)t->graph.param_count);
+    put_meta_number(&m, "samples_per_sec", nn_trainer_samples_per_sec(t));
+    put_meta_number(&m, "train_seconds", t->train_seconds);
     if (last) {
-        put_meta_number(b, "test_loss", last->test_loss);
-        put_meta_number(b, "test_accuracy", last->test_accuracy);
+        put_meta_number(&m, "test_loss", last->test_loss);
+        put_meta_number(&m, "test_accuracy", last->test_accuracy);
     }
     section_end(b, at);
 }
