@@ -243,6 +243,24 @@ float *nn_graph_sample(const nn_graph *g, int node, int s)
     return x->value + (x->batched ? (size_t)s * x->size : 0);
 }
 
+void nn_graph_gemms(const nn_graph *g, int n, nn_gemm_list *out)
+{
+    out->count = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const nn_node *node = &g->nodes[i];
+        if (node->op > NN_OP_PARAM && nn_ops[node->op].gemms)
+            nn_ops[node->op].gemms(g, node, n, out);
+    }
+}
+
+double nn_gemm_flops(const nn_gemm_list *list)
+{
+    double flops = 0;
+    for (int i = 0; i < list->count; i++)
+        flops += 2.0 * list->gemm[i].m * list->gemm[i].n * list->gemm[i].k;
+    return flops;
+}
+
 int nn_graph_find(const nn_graph *g, const char *name)
 {
     for (int i = 0; i < g->n_nodes; i++)

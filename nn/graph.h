@@ -87,6 +87,19 @@ typedef struct nn_graph {
     int finalised;
 } nn_graph;
 
+/* One matrix product C[m,n] = op(A)[m,k] op(B)[k,n] (row-major). */
+typedef struct nn_gemm {
+    int trans_a, trans_b;
+    int m, n, k;
+} nn_gemm;
+
+#define NN_MAX_GEMMS 256
+
+typedef struct nn_gemm_list {
+    int count;
+    nn_gemm gemm[NN_MAX_GEMMS];
+} nn_gemm_list;
+
 /* Name of an op ("matmul", "relu", ...). */
 const char *nn_op_name(int op);
 /* Number of inputs an op takes. */
@@ -122,6 +135,11 @@ float nn_graph_loss(const nn_graph *g);
 nn_node *nn_graph_param_node(nn_graph *g, int i);
 /* Value of node i for sample s of the last forward (batched nodes). */
 float *nn_graph_sample(const nn_graph *g, int node, int s);
+/* The matrix products of one training step on n samples (forward, weight
+ * gradients, and input gradients where they are needed). */
+void nn_graph_gemms(const nn_graph *g, int n, nn_gemm_list *out);
+/* Floating-point operations of those products: sum of 2 m n k. */
+double nn_gemm_flops(const nn_gemm_list *list);
 /* Find a node by name; -1 if none. */
 int nn_graph_find(const nn_graph *g, const char *name);
 

@@ -62,8 +62,11 @@ static void matmul_forward(nn_graph *g, nn_node *node, int n)
 {
     const nn_node *x = input(g, node, 0), *w = input(g, node, 1);
     int m = w->dim[0], k = w->dim[1];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, k,
-                1.0f, x->value, k, w->value, k, 0.0f, node->value, m);
+    if (n == 1) /* one sample (the pad, predict): gemv skips sgemm's packing of W */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, 1.0f, w->value, k, x->value, 1, 0.0f, node->value, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, k,
+                    1.0f, x->value, k, w->value, k, 0.0f, node->value, m);
 }
 
 static void matmul_backward(nn_graph *g, nn_node *node, int n)
@@ -76,6 +79,17 @@ static void matmul_backward(nn_graph *g, nn_node *node, int n)
     if (x->needs_grad) /* dx[n,K] = dy[n,M] W[M,K] */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, k, m,
                     1.0f, node->grad, m, w->value, k, grad_first(x) ? 0.0f : 1.0f, x->grad, k);
+}
+
+static void matmul_gemms(const nn_graph *g, const nn_node *node, int n, nn_gemm_list *out)
+{
+    const nn_node *x = &g->nodes[node->in[0]], *w = &g->nodes[node->in[1]];
+    int m = w->dim[0], k = w->dim[1];
+    nn_gemm_add(out, 0, 1, n, m, k); /* forward */
+    if (w->needs_grad)
+        nn_gemm_add(out, 1, 0, m, k, n);
+    if (x->needs_grad)
+        nn_gemm_add(out, 0, 0, n, k, m);
 }
 
 /* ---- bias: y[n,C,S] = x[n,C,S] + b[C] --------------------------------- */
@@ -349,18 +363,6 @@ static void sigmoid_bce_forward(nn_graph *g, nn_node *node, int n)
     node->value[0] = (float)(total / n);
 }
 
-static void sigmoid_bce_backward(nn_graph *g, nn_node *node, int n)
-{
-    nn_node *x = input(g, node, 0), *t = input(g, node, 1);
-    if (!x->needs_grad)
-        return;
-    size_t len = (size_t)n * x->size;
-    float scale = node->grad[0] / (float)n; /* dL/dloss, 1 at the root */
-    int first = grad_first(x);
-    for (size_t i = 0; i < len; i++)
-        write_loss_grad(x, i, (node->aux[i] - t->value[i]) * scale, first);
-}
-
 static void mse_forward(nn_graph *g, nn_node *node, int n)
 {
     const nn_node *x = input(g, node, 0), *t = input(g, node, 1);
@@ -374,7 +376,9 @@ static void mse_forward(nn_graph *g, nn_node *node, int n)
     node->value[0] = (float)(total / n);
 }
 
-static void mse_backward(nn_graph *g, nn_node *node, int n)
+/* Both sigmoid_bce and mse keep their prediction in aux (sigmoid(x) and x
+ * itself), and both gradients are (prediction - t) / n. */
+static void prediction_loss_backward(nn_graph *g, nn_node *node, int n)
 {
     nn_node *x = input(g, node, 0), *t = input(g, node, 1);
     if (!x->needs_grad)
@@ -383,13 +387,13 @@ static void mse_backward(nn_graph *g, nn_node *node, int n)
     float scale = node->grad[0] / (float)n; /* dL/dloss, 1 at the root */
     int first = grad_first(x);
     for (size_t i = 0; i < len; i++)
-        write_loss_grad(x, i, (x->value[i] - t->value[i]) * scale, first);
+        write_loss_grad(x, i, (node->aux[i] - t->value[i]) * scale, first);
 }
 
 const nn_op_def nn_ops[NN_OP_COUNT] = {
     [NN_OP_INPUT] = {"input", 0, NULL, NULL, NULL},
     [NN_OP_PARAM] = {"param", 0, NULL, NULL, NULL},
-    [NN_OP_MATMUL] = {"matmul", 2, matmul_infer, matmul_forward, matmul_backward},
+    [NN_OP_MATMUL] = {"matmul", 2, matmul_infer, matmul_forward, matmul_backward, matmul_gemms},
     [NN_OP_BIAS] = {"bias", 2, bias_infer, bias_forward, bias_backward},
     [NN_OP_RELU] = {"relu", 1, infer_same, relu_forward, relu_backward},
     [NN_OP_TANH] = {"tanh", 1, infer_same, tanh_forward, tanh_backward},
@@ -397,9 +401,15 @@ const nn_op_def nn_ops[NN_OP_COUNT] = {
     [NN_OP_DROPOUT] = {"dropout", 1, dropout_infer, dropout_forward, dropout_backward},
     [NN_OP_RESHAPE] = {"reshape", 1, reshape_infer, reshape_forward, reshape_backward},
     [NN_OP_SOFTMAX_XENT] = {"softmax_xent", 2, loss_infer, softmax_xent_forward, softmax_xent_backward},
-    [NN_OP_SIGMOID_BCE] = {"sigmoid_bce", 2, loss_infer, sigmoid_bce_forward, sigmoid_bce_backward},
-    [NN_OP_MSE] = {"mse", 2, loss_infer, mse_forward, mse_backward},
+    [NN_OP_SIGMOID_BCE] = {"sigmoid_bce", 2, loss_infer, sigmoid_bce_forward, prediction_loss_backward},
+    [NN_OP_MSE] = {"mse", 2, loss_infer, mse_forward, prediction_loss_backward},
 };
+
+void nn_gemm_add(nn_gemm_list *out, int trans_a, int trans_b, int m, int n, int k)
+{
+    if (out->count < NN_MAX_GEMMS)
+        out->gemm[out->count++] = (nn_gemm){trans_a, trans_b, m, n, k};
+}
 
 const char *nn_op_name(int op)
 {
