@@ -190,7 +190,7 @@ int nn_monitor_marks(nn_monitor *m, nn_mark *out, int cap)
     return n;
 }
 
-int nn_monitor_epochs(nn_monitor *m, nn_epoch_record *out, int cap)
+int nn_monitor_epochs(nn_monitor *m, nn_epoch_summary *out, int cap)
 {
     pthread_mutex_lock(&m->lock);
     long held = m->n_epochs < NN_MONITOR_EPOCHS ? m->n_epochs : NN_MONITOR_EPOCHS;
@@ -316,7 +316,7 @@ void nn_monitor_flush(nn_monitor *m)
     pthread_mutex_unlock(&m->lock);
 }
 
-void nn_monitor_publish_epoch(nn_monitor *m, const nn_epoch_record *r, const nn_eval *ev)
+void nn_monitor_publish_epoch(nn_monitor *m, const nn_epoch_summary *r, const nn_eval *ev)
 {
     pthread_mutex_lock(&m->lock);
     flush_locked(m);

@@ -135,13 +135,13 @@ typedef struct nn_mark {
 } nn_mark;
 
 /* One epoch's figures. */
-typedef struct nn_epoch_record {
+typedef struct nn_epoch_summary {
     int epoch;          /* 1-based */
     long step;          /* steps done at its end */
     double train_loss, train_accuracy, test_loss, test_accuracy;
     double seconds;     /* wall time of the epoch, evaluation included */
     double samples_per_sec; /* training samples per second of training time, so far */
-} nn_epoch_record;
+} nn_epoch_summary;
 
 /* Writer-private queue of steps not yet flushed. */
 typedef struct nn_monitor_pending {
@@ -163,7 +163,7 @@ typedef struct nn_monitor {
     long n_events;
     nn_mark marks[NN_MONITOR_MARKS];
     int n_marks;
-    nn_epoch_record *epochs;
+    nn_epoch_summary *epochs;
     long n_epochs;
     nn_eval eval;
     float *weights[2];      /* the published snapshot is weights[front] */
@@ -191,7 +191,7 @@ int nn_monitor_events(nn_monitor *m, long after, nn_event *out, int cap);
 /* The current run's hyperparameter marks, oldest first. */
 int nn_monitor_marks(nn_monitor *m, nn_mark *out, int cap);
 /* The current run's epoch records, oldest first (the newest cap of them). */
-int nn_monitor_epochs(nn_monitor *m, nn_epoch_record *out, int cap);
+int nn_monitor_epochs(nn_monitor *m, nn_epoch_summary *out, int cap);
 /* The last evaluation of this run; returns its version (0: none yet). */
 long nn_monitor_eval(nn_monitor *m, nn_eval *out);
 /* Copy the newest weight snapshot (n_params floats, the graph's flat
@@ -206,7 +206,7 @@ void nn_monitor_publish_step(nn_monitor *m, const nn_step_info *s, const nn_para
 /* Flush queued steps, waiting for the lock. */
 void nn_monitor_flush(nn_monitor *m);
 /* Record a finished epoch and its evaluation (ev may be NULL). */
-void nn_monitor_publish_epoch(nn_monitor *m, const nn_epoch_record *r, const nn_eval *ev);
+void nn_monitor_publish_epoch(nn_monitor *m, const nn_epoch_summary *r, const nn_eval *ev);
 /* Offer a copy of the weights; returns 1 if published, 0 if a reader held
  * the lock (try again later).  Never blocks. */
 int nn_monitor_publish_weights(nn_monitor *m, const float *params);

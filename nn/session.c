@@ -11,11 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "model.h"
-#include "nnlab_config.h"
-#if NNLAB_HAVE_CHECKPOINT
 #include "checkpoint.h"
-#endif
+#include "model.h"
 
 #define QUEUE_CAP 64
 #define DEFAULT_MAX_BATCH 512
@@ -218,19 +215,16 @@ static void save(nn_session *s, const char *path)
     if (!path || !*path)
         path = s->cfg.save_path;
     if (!path || !*path) {
-        snprintf(fallback, sizeof fallback, "nnlab-step%ld.nnlab", t->step);
+        snprintf(fallback, sizeof fallback, "nnlab-step%ld.nnl", t->step);
         path = fallback;
     }
-#if NNLAB_HAVE_CHECKPOINT
     nn_error err;
-    if (nn_checkpoint_save(t, s->spec, path, &err))
+    if (s->diverged)
+        nn_monitor_event(&s->monitor, t->step, NN_EVENT_ERROR, "not saving %s: the weights are not finite", path);
+    else if (nn_checkpoint_save(t, s->spec, path, &err))
         nn_monitor_event(&s->monitor, t->step, NN_EVENT_ERROR, "save: %s", err.msg);
     else
         nn_monitor_event(&s->monitor, t->step, NN_EVENT_SAVE, "saved %s", path);
-#else
-    nn_monitor_event(&s->monitor, t->step, NN_EVENT_ERROR, "save: this build has no checkpoint support (%s)",
-                     path);
-#endif
 }
 
 static void reset(nn_session *s)
@@ -335,10 +329,10 @@ static void apply(nn_session *s, const nn_command *c)
 
 /* ---- the thread ---------------------------------------------------------------- */
 
-static void end_epoch(nn_session *s, double now)
+static void end_epoch(nn_session *s)
 {
     nn_trainer *t = &s->trainer;
-    nn_epoch_record r = {.epoch = t->epoch, .step = t->step};
+    nn_epoch_summary r = {.epoch = t->n_history + 1, .step = t->step};
     nn_trainer_epoch_stats(t, &r.train_loss, &r.train_accuracy);
     nn_eval ev;
     int have_eval = s->test && s->test->count;
@@ -353,7 +347,10 @@ static void end_epoch(nn_session *s, double now)
     r.seconds = end - s->epoch_start;
     r.samples_per_sec = nn_trainer_samples_per_sec(t);
     s->epoch_start = end;
-    (void)now;
+    nn_epoch_record kept = {r.train_loss, r.train_accuracy, r.test_loss, r.test_accuracy, r.seconds};
+    nn_error err;
+    if (nn_trainer_record_epoch(t, &kept, &err))
+        nn_monitor_event(&s->monitor, t->step, NN_EVENT_ERROR, "%s", err.msg);
     nn_monitor_publish_epoch(&s->monitor, &r, have_eval ? &ev : NULL);
     if (s->cfg.on_epoch)
         s->cfg.on_epoch(s->cfg.ctx, &r);
@@ -401,7 +398,7 @@ static void train_one(nn_session *s)
         keep_good(s);
     }
     if (info.epoch_done && !s->diverged) {
-        end_epoch(s, now);
+        end_epoch(s);
         if (s->step_epoch) {
             s->step_epoch = 0;
             state_changed = 1;
@@ -489,12 +486,17 @@ int nn_session_new(nn_session **out, const nn_spec *spec, const nn_hparams *hp, 
         s->cfg.weights_ms = DEFAULT_WEIGHTS_MS;
     s->spec = spec;
     s->test = test;
-    int rc = nn_trainer_init_max(&s->trainer, spec, hp, train, s->cfg.max_batch, err);
+    int rc = s->cfg.resume ? nn_checkpoint_resume_max(&s->trainer, s->cfg.resume, hp, train, s->cfg.max_batch, err)
+                           : nn_trainer_init_max(&s->trainer, spec, hp, train, s->cfg.max_batch, err);
     if (rc) {
         free(s);
         return rc;
     }
     nn_trainer *t = &s->trainer;
+    if (s->cfg.dataset)
+        snprintf(t->dataset, sizeof t->dataset, "%.*s", (int)sizeof t->dataset - 1, s->cfg.dataset);
+    if (test)
+        t->test_count = test->count;
     size_t n = t->graph.n_params;
     s->good.params = malloc((n + 1) * sizeof(float));
     s->good.m = malloc((n + 1) * sizeof(float));
@@ -525,6 +527,9 @@ int nn_session_new(nn_session **out, const nn_spec *spec, const nn_hparams *hp, 
         }
     nn_run_status *st = nn_monitor_lock(&s->monitor);
     st->samples_per_epoch = (long)train->count;
+    st->step = t->step; /* a resumed run starts part way */
+    st->epoch = t->epoch;
+    st->samples = (long)t->epoch * (long)train->count + (long)t->pos;
     st->max_batch = t->graph.max_batch;
     st->dropout = dropout;
     nn_monitor_unlock(&s->monitor);

@@ -53,15 +53,17 @@ typedef struct nn_session_config {
     long good_every;        /* steps between copies of the last good weights; 0: 100
                                (a copy is also kept at the end of every epoch) */
     int weights_ms;         /* weight snapshots at most this often; 0: 50; < 0: never */
-    const char *save_path;  /* where NN_CMD_SAVE without a path writes; NULL: nnlab-stepN.nnlab */
+    const char *save_path;  /* where NN_CMD_SAVE without a path writes; NULL: nnlab-stepN.nnl */
+    const char *dataset;    /* data directory recorded in saved model files */
+    const struct nn_checkpoint *resume; /* continue this saved run instead of starting afresh */
     /* Called on the trainer thread after every step and every epoch. */
     void (*on_step)(void *ctx, const nn_step_info *s);
-    void (*on_epoch)(void *ctx, const nn_epoch_record *r);
+    void (*on_epoch)(void *ctx, const nn_epoch_summary *r);
     void *ctx;
 } nn_session_config;
 
-/* Build the trainer (cfg may be NULL for the defaults).  The thread starts
- * with nn_session_start. */
+/* Build the trainer (cfg may be NULL for the defaults), or continue the run
+ * of cfg->resume with hp.  The thread starts with nn_session_start. */
 int nn_session_new(nn_session **out, const nn_spec *spec, const nn_hparams *hp, const nn_dataset *train,
                    const nn_dataset *test, const nn_session_config *cfg, nn_error *err);
 /* Start the trainer thread.  Asynchronous signals (SIGINT, SIGTERM,

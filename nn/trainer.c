@@ -103,6 +103,7 @@ void nn_trainer_reset(nn_trainer *t, const nn_spec *spec)
         nn_model_set_dropout(&t->graph, t->hp.dropout);
     nn_optim_reset(&t->optim);
     start_state(t);
+    t->n_history = 0;
 }
 
 void nn_trainer_free(nn_trainer *t)

@@ -84,9 +84,9 @@ int nn_trainer_init_max(nn_trainer *t, const nn_spec *spec, const nn_hparams *hp
                         int max_batch, nn_error *err);
 void nn_trainer_free(nn_trainer *t);
 /* Start over: initial weights drawn again from hp.seed (spec must be the one
- * the trainer was built from), optimiser state cleared, sample order and
- * random streams as at init; a following run is bit-identical to a fresh
- * trainer with the current hp. */
+ * the trainer was built from), optimiser state cleared, sample order, random
+ * streams and epoch history as at init; a following run is bit-identical to
+ * a fresh trainer with the current hp. */
 void nn_trainer_reset(nn_trainer *t, const nn_spec *spec);
 /* Train on the next batch. */
 void nn_trainer_step(nn_trainer *t, nn_step_info *info);

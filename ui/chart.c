@@ -343,18 +343,13 @@ void ui_sparkline(const float *v, int n, int width, int log, int ascii, char *ou
     }
 }
 
-void ui_logbar(double v, double lo, double hi, int width, int ascii, char *out, size_t len)
+void ui_bar(double f, int width, int ascii, char *out, size_t len)
 {
     static const char *const eighths[8] = {"", "\u258f", "\u258e", "\u258d", "\u258c", "\u258b", "\u258a", "\u2589"};
     size_t at = 0;
     if (len)
         out[0] = 0;
-    double f = 0;
-    if (isfinite(v) && v > 0)
-        f = (log10(v) - log10(lo)) / (log10(hi) - log10(lo));
-    else if (!isfinite(v) && !isnan(v))
-        f = 1;
-    if (f < 0)
+    if (!(f > 0))
         f = 0;
     if (f > 1)
         f = 1;
@@ -368,4 +363,14 @@ void ui_logbar(double v, double lo, double hi, int width, int ascii, char *out, 
     }
     for (; used < width; used++)
         append(out, len, &at, ascii ? "." : " ");
+}
+
+void ui_logbar(double v, double lo, double hi, int width, int ascii, char *out, size_t len)
+{
+    double f = 0;
+    if (isfinite(v) && v > 0)
+        f = (log10(v) - log10(lo)) / (log10(hi) - log10(lo));
+    else if (isinf(v) && v > 0)
+        f = 1;
+    ui_bar(f, width, ascii, out, len);
 }

@@ -71,6 +71,9 @@ void ui_chart_vline(ui_canvas *c, const ui_axis *ax, double x, int color);
  * buckets (the newest on the right) and scaled between their min and max,
  * on a log scale if log.  Writes UTF-8 (or ASCII) into out. */
 void ui_sparkline(const float *v, int n, int width, int log, int ascii, char *out, size_t len);
+/* A bar of width cells filled to fraction f (0..1), with eighth-cell
+ * resolution in UTF-8 and '#' in ASCII. */
+void ui_bar(double f, int width, int ascii, char *out, size_t len);
 /* A bar of width cells whose length is the position of v between lo and hi
  * on a log scale, with eighth-cell resolution in UTF-8. */
 void ui_logbar(double v, double lo, double hi, int width, int ascii, char *out, size_t len);
