@@ -7,5 +7,7 @@ int cmd_gradcheck(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_draw(int argc, char **argv);
 
 #endif

@@ -18,6 +18,8 @@ static const char main_help[] =
     "  train        train a model and report loss and accuracy per epoch\n"
     "  eval MODEL   test loss, accuracy, per-class accuracy, confusion matrix\n"
     "  info MODEL   architecture, parameters and training record of a model file\n"
+    "  predict MODEL FILE...  classify digit images (or --strokes drawings)\n"
+    "  draw MODEL   the drawing pad on a saved model: draw a digit, see the prediction\n"
     "  gradcheck    check every op's gradient against central differences\n"
     "  bench        training and inference speed per preset against the sgemm ceiling\n"
     "  help CMD     help for a command (same as nnlab CMD --help)\n"
@@ -45,6 +47,8 @@ static const command commands[] = {
     {"train", cmd_train},
     {"eval", cmd_eval},
     {"info", cmd_info},
+    {"predict", cmd_predict},
+    {"draw", cmd_draw},
     {"gradcheck", cmd_gradcheck},
     {"bench", cmd_bench},
 };
