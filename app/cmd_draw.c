@@ -121,7 +121,7 @@ int cmd_draw(int argc, char **argv)
     if (pad_open(&p, &cfg, &err)) {
         rc = cli_report(&err);
     } else {
-        while (pad_update(p, 250) != PAD_QUIT)
+        while (pad_update(p, 250) == PAD_CONTINUE)
             ;
         pad_close(p);
     }

@@ -115,6 +115,9 @@ int pad_open(pad **out, const pad_config *cfg, nn_error *err)
     if ((rc = read_font(p, cfg->font_path, err)))
         goto fail;
 
+    /* Signals are the application's business (Ctrl-C ends training, not
+     * just the window). */
+    SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
     if (!SDL_WasInit(SDL_INIT_VIDEO) && SDL_InitSubSystem(SDL_INIT_VIDEO) != 0) {
         rc = sdl_fail(err, "cannot open a window");
         goto fail;
@@ -250,7 +253,8 @@ static void classify(pad *p)
 
 /* ---- keys ------------------------------------------------------------------- */
 
-static const long speed_levels[] = {0, 1000, 300, 100, 30, 10, 3, 1}; /* steps per second, 0 unlimited */
+/* Steps per second, 0 unlimited: the dashboard's ladder. */
+static const long speed_levels[] = {0, 1000, 500, 200, 100, 50, 20, 10, 5, 2, 1};
 
 static void change_speed(pad *p, int faster)
 {
@@ -258,8 +262,12 @@ static void change_speed(pad *p, int faster)
     for (int i = 0; i < n; i++)
         if (speed_levels[i] == p->status.speed_limit)
             at = i;
+    if (p->status.speed_limit && at == 0) /* a limit off the ladder */
+        for (at = 1; at < n - 1 && speed_levels[at] > p->status.speed_limit; at++)
+            ;
     at = faster ? (at > 0 ? at - 1 : 0) : (at < n - 1 ? at + 1 : n - 1);
     nn_session_set_speed(p->cfg.session, speed_levels[at]);
+    p->status.speed_limit = (int)speed_levels[at]; /* so a second press goes on from here */
     char text[64];
     if (speed_levels[at])
         snprintf(text, sizeof text, "speed limit %ld steps/s", speed_levels[at]);
@@ -271,8 +279,10 @@ static void change_speed(pad *p, int faster)
 static void change_lr(pad *p, double factor)
 {
     char value[32], text[64];
-    snprintf(value, sizeof value, "%.6g", p->status.hp.lr * factor);
+    float lr = (float)(p->status.hp.lr * factor);
+    snprintf(value, sizeof value, "%.6g", lr);
     nn_session_set(p->cfg.session, "lr", value);
+    p->status.hp.lr = lr;
     snprintf(text, sizeof text, "learning rate %s", value);
     say(p, text);
 }
@@ -280,7 +290,7 @@ static void change_lr(pad *p, double factor)
 /* A key that steers training; returns 0 if c is not one. */
 static int training_key(pad *p, int c)
 {
-    static const char keys[] = " neEs+-<>rRu";
+    static const char keys[] = " neEs+-<>,.rb";
     if (!strchr(keys, c) || !c)
         return 0;
     if (!p->cfg.session) {
@@ -296,10 +306,10 @@ static int training_key(pad *p, int c)
     case 's': nn_session_save(s, ""); action = "save"; say(p, "saving a checkpoint"); break;
     case '+': change_lr(p, 2.0); action = "lr-up"; break;
     case '-': change_lr(p, 0.5); action = "lr-down"; break;
-    case '<': change_speed(p, 0); action = "slower"; break;
-    case '>': change_speed(p, 1); action = "faster"; break;
+    case '<': case ',': change_speed(p, 0); action = "slower"; break;
+    case '>': case '.': change_speed(p, 1); action = "faster"; break;
     case 'r': nn_session_reset(s); action = "reset"; say(p, "reset to the initial weights"); break;
-    case 'R': case 'u': nn_session_restore(s); action = "restore"; say(p, "restoring the last good weights"); break;
+    case 'b': nn_session_restore(s); action = "restore"; say(p, "back to the last good weights"); break;
     }
     char key[2] = {(char)c, 0};
     log_key(p, c == ' ' ? "space" : key, action);
@@ -386,10 +396,10 @@ static int handle_event(pad *p, const SDL_Event *e)
 {
     switch (e->type) {
     case SDL_QUIT:
-        return PAD_QUIT;
+        return PAD_CLOSED;
     case SDL_WINDOWEVENT:
         if (e->window.event == SDL_WINDOWEVENT_CLOSE)
-            return PAD_QUIT;
+            return PAD_CLOSED;
         if (e->window.event == SDL_WINDOWEVENT_SIZE_CHANGED) {
             nn_error err;
             if (update_scale(p, &err))
@@ -453,12 +463,14 @@ int pad_update(pad *p, int timeout_ms)
     SDL_Event e;
     int result = PAD_CONTINUE;
     if (SDL_WaitEventTimeout(&e, timeout_ms > 0 ? timeout_ms : 0)) {
-        do
-            result = handle_event(p, &e) == PAD_QUIT ? PAD_QUIT : result;
-        while (SDL_PollEvent(&e));
+        do {
+            int r = handle_event(p, &e);
+            if (r != PAD_CONTINUE && result == PAD_CONTINUE)
+                result = r;
+        } while (SDL_PollEvent(&e));
     }
-    if (result == PAD_QUIT)
-        return PAD_QUIT;
+    if (result != PAD_CONTINUE)
+        return result;
 
     double now = pad_now();
     read_trainer(p, now);

@@ -41,7 +41,8 @@ typedef struct pad_config {
 
 enum pad_result {
     PAD_CONTINUE,
-    PAD_QUIT      /* the window was closed or q pressed */
+    PAD_QUIT,     /* q: the user wants to stop altogether */
+    PAD_CLOSED    /* the window was closed */
 };
 
 /* Latency from a mouse event to the updated bars on screen, over the
@@ -59,7 +60,8 @@ int pad_open(pad **out, const pad_config *cfg, nn_error *err);
 /* Close the window and free everything. */
 void pad_close(pad *p);
 /* Wait up to timeout_ms for input, handle it, classify again if the drawing
- * or the weights changed, and redraw what changed. */
+ * or the weights changed, and redraw what changed.  Returns an enum
+ * pad_result. */
 int pad_update(pad *p, int timeout_ms);
 /* Latency figures so far. */
 void pad_get_stats(const pad *p, pad_stats *out);

@@ -253,7 +253,7 @@ static void draw_trainer(pad *p)
     text(p, FONT_NORMAL, x, y + 3 * line, 0, TEXT, "lr %.3g %s   %s samples/s", st->lr_now,
          nn_optimizer_name(st->hp.optimizer), rate);
     if (st->state == NN_STATE_DIVERGED)
-        text(p, FONT_SMALL, x, y + 4 * line - 2, 0, BAD, "%s went NaN/Inf: u restores the last good weights",
+        text(p, FONT_SMALL, x, y + 4 * line - 2, 0, BAD, "%s went NaN/Inf: b goes back to the last good weights",
              st->bad_name);
 }
 
@@ -282,7 +282,7 @@ static void draw_help(pad *p)
         {"space", "pause / resume"},      {"n", "train one batch"},
         {"e", "train to the end of the epoch"}, {"+  -", "learning rate x2 / /2"},
         {"<  >", "slower / faster (steps per second)"}, {"r", "reset to the initial weights"},
-        {"u", "restore the last good weights"}, {"s", "save a checkpoint"},
+        {"b", "back to the last good weights"}, {"s", "save a checkpoint"},
         {"?", "this help"},               {"q", "quit"},
     };
     int n = (int)(sizeof lines / sizeof *lines);
