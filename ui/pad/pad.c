@@ -9,7 +9,13 @@
 #include <string.h>
 #include <time.h>
 
-#define STATUS_PERIOD 0.1 /* seconds between reads of the trainer's state */
+#define STATUS_PERIOD 0.1     /* seconds between reads of the trainer's state */
+/* A drawing change is shown at once; what training changes (new weights,
+ * the figures) is shown at most this often, so the pad costs training
+ * little CPU. */
+#define PREDICTION_PERIOD 0.1
+#define STATUS_REDRAW_PERIOD 0.25
+#define VISIBLE_CHANGE 5e-4f  /* smaller moves of a probability do not show */
 
 double pad_now(void)
 {
@@ -234,9 +240,14 @@ static void say(pad *p, const char *text)
 
 /* ---- classification ------------------------------------------------------- */
 
-static void classify(pad *p)
+/* Classify the canvas.  After a drawing change the screen is redrawn at
+ * once; after new weights only if a bar visibly moved. */
+static void classify(pad *p, int stroke)
 {
     nn_error err;
+    float before[NN_PREDICTOR_MAX_CLASSES];
+    int label_before = p->label;
+    memcpy(before, p->probs, sizeof before);
     if (nn_predictor_classify_ink(&p->predictor, p->canvas.ink, p->canvas.width, p->canvas.height,
                                   p->canvas.width, p->seen, p->probs, &p->label, &p->info, &err)) {
         say(p, err.msg);
@@ -248,7 +259,15 @@ static void classify(pad *p)
             break;
         }
     p->predictions++;
-    p->dirty = 1;
+    if (stroke) {
+        p->dirty = 1;
+        return;
+    }
+    int moved = p->label != label_before;
+    for (int k = 0; k < p->predictor.classes && !moved; k++)
+        moved = fabsf(p->probs[k] - before[k]) >= VISIBLE_CHANGE;
+    if (moved)
+        p->stale_prediction = 1;
 }
 
 /* ---- keys ------------------------------------------------------------------- */
@@ -440,9 +459,12 @@ static void read_trainer(pad *p, double now)
     nn_run_status st;
     nn_monitor_status(p->monitor, &st);
     if (st.version != p->status_version) {
+        /* A change of state (paused, done) shows at once, figures later. */
+        if (st.state != p->status.state || st.run != p->status.run)
+            p->dirty = 1;
         p->status = st;
         p->status_version = st.version;
-        p->dirty = 1;
+        p->stale_status = 1;
     }
     if (st.eval_version != p->eval_version) {
         nn_eval ev;
@@ -479,22 +501,32 @@ int pad_update(pad *p, int timeout_ms)
         nn_predictor_set_params(&p->predictor, p->weights, p->predictor.graph.n_params, NULL);
         new_weights = 1;
         if (p->view == VIEW_WEIGHTS)
-            p->dirty = 1;
+            p->stale_prediction = 1;
     }
     int stroke = p->canvas.version != p->canvas_seen;
     double t0 = pad_now();
     if (stroke || (new_weights && p->label >= 0)) {
         p->canvas_seen = p->canvas.version;
-        classify(p);
+        classify(p, stroke);
     }
     double t1 = pad_now();
     if (p->message[0] && now > p->message_until) {
         p->message[0] = '\0';
         p->dirty = 1;
     }
-    if (p->dirty) {
+    double since = now - p->last_render;
+    if (p->dirty || (p->stale_prediction && since >= PREDICTION_PERIOD) ||
+        (p->stale_status && since >= STATUS_REDRAW_PERIOD)) {
         pad_render(p);
-        p->dirty = 0;
+        p->dirty = p->stale_prediction = p->stale_status = 0;
+        if (!p->last_render && p->cfg.events) { /* the window is up: input from now on is seen */
+            int w, h;
+            SDL_GetWindowSize(p->window, &w, &h);
+            fprintf(p->cfg.events, "{\"event\":\"ready\",\"time\":%.4f,\"width\":%d,\"height\":%d}\n",
+                    pad_now() - p->start, w, h);
+            fflush(p->cfg.events);
+        }
+        p->last_render = now;
     }
     p->classify_ms = 1000.0 * (t1 - t0);
     p->render_ms = 1000.0 * (pad_now() - t1);

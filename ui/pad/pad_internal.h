@@ -61,7 +61,10 @@ struct pad {
     int show_help;
     char message[128];            /* a transient note at the bottom */
     double message_until;
-    int dirty;                    /* something on screen is out of date */
+    int dirty;                    /* something on screen must be redrawn now */
+    int stale_prediction;         /* new weights moved a bar: redraw soon */
+    int stale_status;             /* the trainer's figures changed: redraw soon */
+    double last_render;
 
     /* latency of drawing changes: when the oldest unshown event arrived */
     double pending_since;         /* pad_now() seconds */
