@@ -4,7 +4,9 @@
  * or the weights changed, and redraws when anything on screen did. */
 #include "pad_internal.h"
 
+#include <SDL_syswm.h>
 #include <math.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -134,6 +136,15 @@ static int make_window(pad *p, const char *title, int w, int h, nn_error *err)
     p->partial = SDL_GetRendererInfo(p->renderer, &info) == 0 && !strcmp(info.name, "software");
     SDL_SetWindowMinimumSize(p->window, PAD_W / 3, PAD_H / 3);
     SDL_ShowWindow(p->window);
+    /* On X11 the pad waits on the display connection itself (see
+     * wait_input). */
+    p->x11_fd = -1;
+#if defined(SDL_VIDEO_DRIVER_X11)
+    SDL_SysWMinfo wm;
+    SDL_VERSION(&wm.version);
+    if (SDL_GetWindowWMInfo(p->window, &wm) && wm.subsystem == SDL_SYSWM_X11)
+        p->x11_fd = ConnectionNumber(wm.info.x11.display);
+#endif
     return NN_OK;
 }
 
@@ -523,17 +534,47 @@ static void record_latency(pad *p, double ms)
     p->latency_count++;
 }
 
-int pad_update(pad *p, int timeout_ms)
+/* Handle every queued event; returns the first result that is not
+ * PAD_CONTINUE, and through *any whether there were events. */
+static int drain_events(pad *p, int *any)
 {
     SDL_Event e;
     int result = PAD_CONTINUE;
-    if (SDL_WaitEventTimeout(&e, timeout_ms > 0 ? timeout_ms : 0)) {
-        do {
-            int r = handle_event(p, &e);
-            if (r != PAD_CONTINUE && result == PAD_CONTINUE)
-                result = r;
-        } while (SDL_PollEvent(&e));
+    while (SDL_PollEvent(&e)) {
+        *any = 1;
+        int r = handle_event(p, &e);
+        if (r != PAD_CONTINUE && result == PAD_CONTINUE)
+            result = r;
     }
+    return result;
+}
+
+/* Wait up to timeout_ms for input and handle it.  On X11 this polls the
+ * display connection rather than calling SDL_WaitEventTimeout, whose
+ * wake-up messages go to the window over a second connection and can reach
+ * the X server after the window is destroyed; the server's BadWindow reply
+ * then ends the process as the pad closes. */
+static int wait_input(pad *p, int timeout_ms)
+{
+    int any = 0, result = drain_events(p, &any);
+    if (any || timeout_ms <= 0)
+        return result;
+    if (p->x11_fd >= 0) {
+        struct pollfd fd = {.fd = p->x11_fd, .events = POLLIN};
+        poll(&fd, 1, timeout_ms);
+        return drain_events(p, &any);
+    }
+    SDL_Event e;
+    if (!SDL_WaitEventTimeout(&e, timeout_ms))
+        return PAD_CONTINUE;
+    result = handle_event(p, &e);
+    int more = drain_events(p, &any);
+    return result != PAD_CONTINUE ? result : more;
+}
+
+int pad_update(pad *p, int timeout_ms)
+{
+    int result = wait_input(p, timeout_ms);
     if (result != PAD_CONTINUE)
         return result;
 

@@ -40,6 +40,7 @@ struct pad {
     pad_config cfg;
     SDL_Window *window;
     SDL_Renderer *renderer;
+    int x11_fd;                   /* the X display connection, or -1 */
     unsigned char *ttf;           /* the font file, kept for re-baking */
     pad_font fonts[FONT_COUNT];
     float scale;                  /* output pixels per logical pixel */
