@@ -278,12 +278,14 @@ static void draw_chart(dash *d, WINDOW *w, const char *title, const char *legend
     static const int layer_role[] = {ROLE_TEXT, ROLE_PREV, ROLE_DIM, ROLE_MARK, ROLE_TEXT, ROLE_TEST};
     for (int y = 0; y < ph; y++)
         for (int x = 0; x < pw; x++) {
-            const char *g = ui_canvas_glyph(cv, x, y);
-            if (g[0] == ' ' && !g[1])
+            wchar_t glyph_text[2] = {(wchar_t)ui_canvas_codepoint(cv, x, y), 0};
+            if (!glyph_text[0])
                 continue;
             int layer = ui_canvas_color(cv, x, y);
-            dash_style(d, w, layer == LAYER_MAIN ? main_role : layer_role[layer]);
-            mvwaddstr(w, 1 + y, label_w + 1 + x, g);
+            int role = layer == LAYER_MAIN ? main_role : layer_role[layer];
+            cchar_t cell;
+            setcchar(&cell, glyph_text, d->attr[role], d->pair[role], NULL);
+            mvwadd_wch(w, 1 + y, label_w + 1 + x, &cell);
         }
     /* hyperparameter change labels along the top */
     if (with_marks) {
@@ -353,7 +355,7 @@ void dash_draw_loss(dash *d, WINDOW *w)
     int n = 0;
     for (int r = d->st.prev_runs - 1; r >= 0; r--)
         layers[n++] = (chart_layer){&d->prev[r][0], LAYER_PREV, UI_PLOT_LINE};
-    layers[n++] = (chart_layer){&d->run[NN_SERIES_LOSS], LAYER_RAW, UI_PLOT_LINE};
+    layers[n++] = (chart_layer){&d->run[NN_SERIES_LOSS], LAYER_RAW, UI_PLOT_POINTS};
     layers[n++] = (chart_layer){&d->run[NN_SERIES_LOSS_SMOOTH], LAYER_MAIN, UI_PLOT_LINE};
     layers[n++] = (chart_layer){&d->run[NN_SERIES_TEST_LOSS], LAYER_TEST, UI_PLOT_LINE};
     char legend[160];
@@ -371,7 +373,7 @@ void dash_draw_accuracy(dash *d, WINDOW *w)
     int n = 0;
     for (int r = d->st.prev_runs - 1; r >= 0; r--)
         layers[n++] = (chart_layer){&d->prev[r][1], LAYER_PREV, UI_PLOT_LINE};
-    layers[n++] = (chart_layer){&d->run[NN_SERIES_ACCURACY], LAYER_RAW, UI_PLOT_LINE};
+    layers[n++] = (chart_layer){&d->run[NN_SERIES_ACCURACY], LAYER_RAW, UI_PLOT_POINTS};
     layers[n++] = (chart_layer){&d->run[NN_SERIES_ACCURACY_SMOOTH], LAYER_MAIN, UI_PLOT_LINE};
     layers[n++] = (chart_layer){&d->run[NN_SERIES_TEST_ACCURACY], LAYER_TEST, UI_PLOT_LINE};
     char legend[96] = "";
@@ -526,6 +528,8 @@ void dash_draw_events(dash *d, WINDOW *w)
         case NN_EVENT_STATE: role = ROLE_INFO; break;
         default: break;
         }
+        if (e->run != d->st.run && e->kind != NN_EVENT_STATE)
+            role = ROLE_DIM; /* an earlier run's, before a reset */
         int y = 1 + i - first;
         int x = putf(d, w, y, 0, 8, ROLE_DIM, "%7ld ", e->step);
         put(d, w, y, x, cols - x, role, e->text);

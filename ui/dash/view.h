@@ -4,7 +4,10 @@
 #ifndef DASH_VIEW_H
 #define DASH_VIEW_H
 
+/* The wide-character API (cchar_t, wadd_wch) of ncursesw. */
+#define NCURSES_WIDECHAR 1
 #include <curses.h>
+#include <wchar.h>
 
 #include "chart.h"
 #include "dash.h"
@@ -78,6 +81,9 @@ typedef struct dash {
     nn_eval eval;
     long eval_version;
     int eval_epoch;
+    /* what the slow-changing panels were last drawn from */
+    long drawn_eval, drawn_events;
+    int force;                  /* redraw every panel on the next frame */
     /* interface state */
     int log_y;
     int help;
