@@ -48,7 +48,8 @@ struct nn_session {
     long steps_left;            /* STEPPING: batches still to run */
     int step_epoch;             /* STEPPING: run to the end of the epoch */
     int diverged;
-    int quit;
+    int quit;                   /* trainer thread: NN_CMD_QUIT applied */
+    int stop;                   /* under qlock: nn_session_stop asked, whatever is queued */
     long speed;                 /* steps per second, 0 unlimited */
     double next_step_at;
     double last_weights;
@@ -418,6 +419,8 @@ static void *trainer_main(void *arg)
     nn_session *s = arg;
     pthread_mutex_lock(&s->qlock);
     for (;;) {
+        if (s->stop)
+            break;
         /* A single step runs before the commands queued behind it, so n, n,
          * + means two batches and then the change. */
         if (s->q_n > 0 && s->steps_left == 0) {
@@ -565,7 +568,10 @@ void nn_session_stop(nn_session *s)
 {
     if (!s->started)
         return;
-    nn_session_quit(s);
+    pthread_mutex_lock(&s->qlock); /* not through the queue, which may be full */
+    s->stop = 1;
+    pthread_cond_signal(&s->qcond);
+    pthread_mutex_unlock(&s->qlock);
     pthread_join(s->thread, NULL);
     s->started = 0;
 }

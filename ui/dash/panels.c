@@ -163,8 +163,9 @@ void dash_draw_header(dash *d, WINDOW *w)
     const char *sep = glyph(d, " \u2502 ", " | ");
     p = row;
     PIECE(p, ROLE_TEXT, 0, " lr %s", ui_fmt_num(st->hp.lr, a, sizeof a));
-    if (st->step > 0 && st->lr_now != st->hp.lr)
-        PIECE(p, ROLE_DIM, 3, " (now %s)", ui_fmt_num(st->lr_now, b, sizeof b));
+    /* the scheduled rate, when the schedule has moved it visibly */
+    if (st->step > 0 && strcmp(ui_fmt_num(st->lr_now, b, sizeof b), a) != 0)
+        PIECE(p, ROLE_DIM, 3, " (now %s)", b);
     PIECE(p, ROLE_TEXT, 4, "%s%s", sep, nn_optimizer_name(st->hp.optimizer));
     if (st->step > 0) {
         PIECE(p, ROLE_LOSS, 0, "%sloss %s", sep, ui_fmt_num(st->loss_smooth, a, sizeof a));
