@@ -348,6 +348,8 @@ static void typing_key(dash *d, int ch)
         d->typing = 0;
     } else if (ch == 27) {
         d->typing = 0;
+    } else if (ch == 21) { /* Ctrl-U, as in a shell */
+        d->input[0] = 0;
     } else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
         if (len)
             d->input[len - 1] = 0;

@@ -422,7 +422,7 @@ void dash_draw_help(dash *d, WINDOW *w)
         "g        loss chart: log / linear y axis",
         "up down  select a hyperparameter (learning rate first)",
         "+ -      double / halve it (rates step by 0.05)",
-        "=        type an exact value",
+        "=        type an exact value (Ctrl-U clears it)",
         "s        save a checkpoint",
         "r        start over from the initial weights, same seed",
         "b        restore the last good weights (after DIVERGED)",
