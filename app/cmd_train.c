@@ -541,6 +541,7 @@ static int train_on_dashboard(const train_options *o, run_setup *run, const char
     dash_log dlog = {log, 0};
     nn_session_config cfg = {
         .max_batch = (int)o->max_batch,
+        .weights_ms = -1, /* no drawing pad reads weight snapshots yet */
         .save_path = o->save,
         .dataset = data_dir,
         .resume = run->resuming ? &run->ck : NULL,

@@ -5,7 +5,8 @@
 # Prints each run and the medians; SPEC §2 asks for the dashboard to keep
 # at least 97% of the plain rate.
 #
-# usage: dash_overhead.sh NNLAB SOURCE_ROOT [RUNS [EPOCHS [MODEL]]]
+# usage: dash_overhead.sh NNLAB SOURCE_ROOT [RUNS [EPOCHS [MODEL [OPTION...]]]]
+# (further options go to both runs, e.g. --threads 1)
 set -euo pipefail
 
 nnlab=$1
@@ -13,6 +14,7 @@ root=$2
 runs=${3:-3}
 epochs=${4:-10}
 model=${5:-mlp}
+extra=("${@:6}")
 command -v tmux >/dev/null || { echo "SKIP: tmux is not installed"; exit 77; }
 tmp=$(mktemp -d)
 sock=$tmp/tmux.sock
@@ -26,7 +28,7 @@ run() {
 	local name=$1
 	shift
 	T -u new-session -d -s "$name" -x 120 -y 40 \
-		"env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen-256color nice -n 5 /usr/bin/time -o $tmp/$name.time -f '%U %S' $nnlab train --data $root/data/mnist-small --model $model --epochs $epochs --json $*; echo EXITED; sleep 600"
+		"env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen-256color nice -n 5 /usr/bin/time -o $tmp/$name.time -f '%U %S' $nnlab train --data $root/data/mnist-small --model $model --epochs $epochs --json ${extra[*]} $*; echo EXITED; sleep 600"
 	until T capture-pane -p -t "$name" | grep -q EXITED; do sleep 0.2; done
 	local rate
 	rate=$(T capture-pane -p -J -S - -t "$name" | grep -o '{"model".*}' | python3 -c '
