@@ -665,6 +665,7 @@ static int train_live(const train_options *o, run_setup *run, const char *data_d
     live_output out = {.log = log, .progress = use_tui ? NULL : progress, .epochs = run->hp.epochs};
     nn_session_config cfg = {
         .max_batch = (int)o->max_batch,
+        .weights_ms = use_gui ? 0 : -1, /* snapshots (every 50 ms) only for the pad */
         .save_path = o->save,
         .dataset = data_dir,
         .resume = run->resuming ? &run->ck : NULL,

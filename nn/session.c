@@ -12,52 +12,13 @@
 #include <time.h>
 
 #include "checkpoint.h"
-#include "model.h"
+#include "session_internal.h"
 
-#define QUEUE_CAP 64
 #define DEFAULT_MAX_BATCH 512
 #define DEFAULT_GOOD_EVERY 100
 #define DEFAULT_WEIGHTS_MS 50
 
-/* A copy of everything a restore puts back. */
-typedef struct good_copy {
-    float *params, *m, *v;
-    long optim_t;
-    long step;              /* -1: none kept yet */
-} good_copy;
-
-struct nn_session {
-    nn_trainer trainer;
-    const nn_spec *spec;
-    const nn_dataset *test;
-    nn_session_config cfg;
-    nn_monitor monitor;
-    pthread_t thread;
-    int started;
-    /* the command queue and what waits on it; all under qlock */
-    pthread_mutex_t qlock;
-    pthread_cond_t qcond;       /* a command arrived */
-    pthread_cond_t applied;     /* a command was applied or the thread went idle */
-    nn_command queue[QUEUE_CAP];
-    long queue_seq[QUEUE_CAP];
-    int q_head, q_n;
-    long next_seq, applied_seq;
-    int idle;
-    /* trainer-thread state */
-    int running;                /* 1: run on; 0: paused */
-    long steps_left;            /* STEPPING: batches still to run */
-    int step_epoch;             /* STEPPING: run to the end of the epoch */
-    int diverged;
-    int quit;
-    long speed;                 /* steps per second, 0 unlimited */
-    double next_step_at;
-    double last_weights;
-    double epoch_start;
-    int dropout_layers;
-    good_copy good;
-};
-
-static double now_seconds(void)
+double session_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -76,257 +37,6 @@ static struct timespec deadline(double seconds)
     return ts;
 }
 
-/* ---- keeping the last good weights ---------------------------------------- */
-
-static void keep_good(nn_session *s)
-{
-    nn_trainer *t = &s->trainer;
-    size_t n = t->graph.n_params;
-    memcpy(s->good.params, t->graph.params, n * sizeof(float));
-    memcpy(s->good.m, t->optim.m, n * sizeof(float));
-    memcpy(s->good.v, t->optim.v, n * sizeof(float));
-    s->good.optim_t = t->optim.t;
-    s->good.step = t->step;
-    nn_run_status *st = nn_monitor_lock(&s->monitor);
-    st->good_step = t->step;
-    nn_monitor_unlock(&s->monitor);
-}
-
-/* ---- state published to the monitor ----------------------------------------- */
-
-static int current_state(const nn_session *s)
-{
-    if (s->diverged)
-        return NN_STATE_DIVERGED;
-    if (s->steps_left > 0 || s->step_epoch)
-        return NN_STATE_STEPPING;
-    if (nn_trainer_done(&s->trainer))
-        return NN_STATE_DONE;
-    return s->running ? NN_STATE_RUNNING : NN_STATE_PAUSED;
-}
-
-static int busy(const nn_session *s)
-{
-    int state = current_state(s);
-    return state == NN_STATE_RUNNING || state == NN_STATE_STEPPING;
-}
-
-static void publish_state(nn_session *s)
-{
-    int state = current_state(s);
-    nn_run_status *st = nn_monitor_lock(&s->monitor);
-    int was = st->state;
-    st->state = state;
-    st->hp = s->trainer.hp;
-    st->speed_limit = (int)s->speed;
-    nn_monitor_unlock(&s->monitor);
-    if (was != state && (was == NN_STATE_RUNNING || was == NN_STATE_STEPPING))
-        nn_monitor_stop_clock(&s->monitor);
-}
-
-static void publish_weights(nn_session *s, double now)
-{
-    if (s->cfg.weights_ms < 0)
-        return;
-    if (nn_monitor_publish_weights(&s->monitor, s->trainer.graph.params))
-        s->last_weights = now;
-}
-
-/* ---- commands ------------------------------------------------------------------ */
-
-static const char *live_keys[] = {"lr", "momentum", "weight_decay", "l1", "dropout", "batch", "epochs",
-                                  "nesterov", "beta1", "beta2", "alpha", "eps", "schedule", "lr_step",
-                                  "lr_gamma", "augment"};
-
-int nn_session_live_key(const char *key)
-{
-    for (size_t i = 0; i < sizeof live_keys / sizeof *live_keys; i++)
-        if (!strcmp(key, live_keys[i]))
-            return 1;
-    return 0;
-}
-
-/* The numeric value of a live key, for marks on the chart. */
-static double hp_value(const nn_hparams *hp, const char *key, float dropout)
-{
-    if (!strcmp(key, "lr")) return hp->lr;
-    if (!strcmp(key, "momentum")) return hp->momentum;
-    if (!strcmp(key, "weight_decay")) return hp->weight_decay;
-    if (!strcmp(key, "l1")) return hp->l1;
-    if (!strcmp(key, "dropout")) return dropout;
-    if (!strcmp(key, "batch")) return hp->batch;
-    if (!strcmp(key, "epochs")) return hp->epochs;
-    if (!strcmp(key, "nesterov")) return hp->nesterov;
-    if (!strcmp(key, "beta1")) return hp->beta1;
-    if (!strcmp(key, "beta2")) return hp->beta2;
-    if (!strcmp(key, "alpha")) return hp->alpha;
-    if (!strcmp(key, "eps")) return hp->eps;
-    if (!strcmp(key, "schedule")) return hp->schedule;
-    if (!strcmp(key, "lr_step")) return hp->lr_step;
-    if (!strcmp(key, "lr_gamma")) return hp->lr_gamma;
-    if (!strcmp(key, "augment")) return hp->augment;
-    return NAN;
-}
-
-static void set_hparam(nn_session *s, const char *key, const char *value)
-{
-    nn_trainer *t = &s->trainer;
-    long step = t->step;
-    if (!nn_session_live_key(key)) {
-        nn_monitor_event(&s->monitor, step, NN_EVENT_ERROR, "%s cannot change while training", key);
-        return;
-    }
-    nn_hparams hp = t->hp;
-    nn_error err;
-    if (nn_hparams_set(&hp, key, value, &err)) {
-        nn_monitor_event(&s->monitor, step, NN_EVENT_ERROR, "%s", err.msg);
-        return;
-    }
-    if (hp.batch > t->graph.max_batch) {
-        nn_monitor_event(&s->monitor, step, NN_EVENT_ERROR, "batch: %d is above %d, the most this graph takes",
-                         hp.batch, t->graph.max_batch);
-        return;
-    }
-    if (!strcmp(key, "dropout") && !s->dropout_layers) {
-        nn_monitor_event(&s->monitor, step, NN_EVENT_ERROR, "dropout: the model has no dropout layer");
-        return;
-    }
-    nn_run_status *st = nn_monitor_lock(&s->monitor);
-    float old_dropout = st->dropout;
-    if (!strcmp(key, "dropout"))
-        st->dropout = hp.dropout;
-    float new_dropout = st->dropout;
-    nn_monitor_unlock(&s->monitor);
-    double from = hp_value(&t->hp, key, old_dropout), to = hp_value(&hp, key, new_dropout);
-    if (!strcmp(key, "dropout"))
-        nn_model_set_dropout(&t->graph, hp.dropout);
-    t->hp = hp;
-    t->steps_per_epoch = (long)((t->train->count + (size_t)hp.batch - 1) / (size_t)hp.batch);
-    if (from == to)
-        return;
-    nn_monitor_event(&s->monitor, step, NN_EVENT_HPARAM, "%s %.3g -> %.3g", key, from, to);
-    nn_monitor_mark(&s->monitor, step, key, from, to);
-}
-
-static void save(nn_session *s, const char *path)
-{
-    nn_trainer *t = &s->trainer;
-    char fallback[64];
-    if (!path || !*path)
-        path = s->cfg.save_path;
-    if (!path || !*path) {
-        snprintf(fallback, sizeof fallback, "nnlab-step%ld.nnl", t->step);
-        path = fallback;
-    }
-    nn_error err;
-    if (s->diverged)
-        nn_monitor_event(&s->monitor, t->step, NN_EVENT_ERROR, "not saving %s: the weights are not finite", path);
-    else if (nn_checkpoint_save(t, s->spec, path, &err))
-        nn_monitor_event(&s->monitor, t->step, NN_EVENT_ERROR, "save: %s", err.msg);
-    else
-        nn_monitor_event(&s->monitor, t->step, NN_EVENT_SAVE, "saved %s", path);
-}
-
-static void reset(nn_session *s)
-{
-    nn_trainer *t = &s->trainer;
-    nn_trainer_reset(t, s->spec);
-    s->diverged = 0;
-    s->steps_left = 0;
-    s->step_epoch = 0;
-    nn_monitor_new_run(&s->monitor);
-    keep_good(s);
-    s->epoch_start = now_seconds();
-    nn_run_status st;
-    nn_monitor_status(&s->monitor, &st);
-    nn_monitor_event(&s->monitor, 0, NN_EVENT_STATE, "reset: run %d from the initial weights, seed %llu", st.run,
-                     (unsigned long long)t->hp.seed);
-    publish_weights(s, now_seconds());
-}
-
-static void restore(nn_session *s)
-{
-    nn_trainer *t = &s->trainer;
-    if (s->good.step < 0) {
-        nn_monitor_event(&s->monitor, t->step, NN_EVENT_ERROR, "restore: no good weights kept yet");
-        return;
-    }
-    size_t n = t->graph.n_params;
-    memcpy(t->graph.params, s->good.params, n * sizeof(float));
-    memcpy(t->optim.m, s->good.m, n * sizeof(float));
-    memcpy(t->optim.v, s->good.v, n * sizeof(float));
-    t->optim.t = s->good.optim_t;
-    s->diverged = 0;
-    nn_monitor_event(&s->monitor, t->step, NN_EVENT_STATE, "restored the weights of step %ld", s->good.step);
-    publish_weights(s, now_seconds());
-}
-
-static void apply(nn_session *s, const nn_command *c)
-{
-    nn_trainer *t = &s->trainer;
-    int was_busy = busy(s);
-    switch (c->kind) {
-    case NN_CMD_TOGGLE:
-    case NN_CMD_PAUSE:
-    case NN_CMD_RESUME: {
-        int run = c->kind == NN_CMD_RESUME || (c->kind == NN_CMD_TOGGLE && !was_busy);
-        s->running = run;
-        s->steps_left = 0;
-        s->step_epoch = 0;
-        if (run)
-            s->diverged = 0;
-        if (run && nn_trainer_done(t))
-            nn_monitor_event(&s->monitor, t->step, NN_EVENT_INFO, "all %d epochs are done (r starts over)",
-                             t->hp.epochs);
-        else if (run != was_busy)
-            nn_monitor_event(&s->monitor, t->step, NN_EVENT_STATE, run ? "resumed" : "paused");
-        break;
-    }
-    case NN_CMD_STEP_BATCH:
-    case NN_CMD_STEP_EPOCH:
-        s->running = 0;
-        if (nn_trainer_done(t)) {
-            s->steps_left = 0;
-            s->step_epoch = 0;
-            nn_monitor_event(&s->monitor, t->step, NN_EVENT_INFO, "all %d epochs are done (r starts over)",
-                             t->hp.epochs);
-        } else if (c->kind == NN_CMD_STEP_BATCH) {
-            s->step_epoch = 0;
-            s->steps_left++;
-            s->diverged = 0;
-        } else {
-            s->steps_left = 0;
-            s->step_epoch = 1;
-            s->diverged = 0;
-        }
-        break;
-    case NN_CMD_SET:
-        set_hparam(s, c->key, c->value);
-        break;
-    case NN_CMD_SPEED:
-        s->speed = c->number > 0 ? c->number : 0;
-        s->next_step_at = 0;
-        if (s->speed)
-            nn_monitor_event(&s->monitor, t->step, NN_EVENT_INFO, "speed limit %ld steps/s", s->speed);
-        else
-            nn_monitor_event(&s->monitor, t->step, NN_EVENT_INFO, "speed unlimited");
-        break;
-    case NN_CMD_SAVE:
-        save(s, c->value);
-        break;
-    case NN_CMD_RESET:
-        reset(s);
-        break;
-    case NN_CMD_RESTORE:
-        restore(s);
-        break;
-    case NN_CMD_QUIT:
-        s->quit = 1;
-        break;
-    }
-    publish_state(s);
-}
-
 /* ---- the thread ---------------------------------------------------------------- */
 
 static void end_epoch(nn_session *s)
@@ -343,7 +53,7 @@ static void end_epoch(nn_session *s)
     } else {
         r.test_loss = r.test_accuracy = NAN;
     }
-    double end = now_seconds();
+    double end = session_now();
     r.seconds = end - s->epoch_start;
     r.samples_per_sec = nn_trainer_samples_per_sec(t);
     s->epoch_start = end;
@@ -357,7 +67,7 @@ static void end_epoch(nn_session *s)
     nn_monitor_event(&s->monitor, t->step, NN_EVENT_EPOCH, "epoch %d: loss %.3g, test %.3g, acc %.2f%%", r.epoch,
                      r.train_loss, r.test_loss, 100 * r.test_accuracy);
     if (isfinite(r.train_loss))
-        keep_good(s);
+        session_keep_good(s);
     if (nn_trainer_done(t))
         nn_monitor_event(&s->monitor, t->step, NN_EVENT_STATE, "done: %d epochs, test accuracy %.2f%%", r.epoch,
                          100 * r.test_accuracy);
@@ -368,7 +78,7 @@ static void train_one(nn_session *s)
     nn_trainer *t = &s->trainer;
     nn_step_info info;
     nn_trainer_step(t, &info);
-    double now = now_seconds();
+    double now = session_now();
     if (s->cfg.on_step)
         s->cfg.on_step(s->cfg.ctx, &info);
     nn_monitor_publish_step(&s->monitor, &info, t->graph.stats, now);
@@ -395,7 +105,7 @@ static void train_one(nn_session *s)
                              info.step, name);
         state_changed = 1;
     } else if (info.step % s->cfg.good_every == 0) {
-        keep_good(s);
+        session_keep_good(s);
     }
     if (info.epoch_done && !s->diverged) {
         end_epoch(s);
@@ -406,10 +116,10 @@ static void train_one(nn_session *s)
         state_changed |= nn_trainer_done(t);
     }
     if (s->cfg.weights_ms >= 0 && (now - s->last_weights) * 1000 >= s->cfg.weights_ms)
-        publish_weights(s, now);
+        session_publish_weights(s, now);
     if (state_changed) {
         nn_monitor_flush(&s->monitor);
-        publish_state(s);
+        session_publish_state(s);
     }
 }
 
@@ -418,6 +128,8 @@ static void *trainer_main(void *arg)
     nn_session *s = arg;
     pthread_mutex_lock(&s->qlock);
     for (;;) {
+        if (s->stop)
+            break;
         /* A single step runs before the commands queued behind it, so n, n,
          * + means two batches and then the change. */
         if (s->q_n > 0 && s->steps_left == 0) {
@@ -427,7 +139,7 @@ static void *trainer_main(void *arg)
             s->q_n--;
             s->idle = 0;
             pthread_mutex_unlock(&s->qlock);
-            apply(s, &c);
+            session_apply(s, &c);
             nn_monitor_lock(&s->monitor)->applied_seq = seq;
             nn_monitor_unlock(&s->monitor);
             pthread_mutex_lock(&s->qlock);
@@ -437,7 +149,7 @@ static void *trainer_main(void *arg)
                 break;
             continue;
         }
-        if (!busy(s)) {
+        if (!session_busy(s)) {
             if (!s->idle) {
                 s->idle = 1;
                 pthread_cond_broadcast(&s->applied);
@@ -447,7 +159,7 @@ static void *trainer_main(void *arg)
         }
         s->idle = 0;
         if (s->speed > 0) {
-            double now = now_seconds();
+            double now = session_now();
             if (now < s->next_step_at) {
                 struct timespec ts = deadline(s->next_step_at);
                 pthread_cond_timedwait(&s->qcond, &s->qlock, &ts);
@@ -533,9 +245,9 @@ int nn_session_new(nn_session **out, const nn_spec *spec, const nn_hparams *hp, 
     st->max_batch = t->graph.max_batch;
     st->dropout = dropout;
     nn_monitor_unlock(&s->monitor);
-    keep_good(s);
-    publish_state(s);
-    publish_weights(s, 0);
+    session_keep_good(s);
+    session_publish_state(s);
+    session_publish_weights(s, 0);
     *out = s;
     return NN_OK;
 }
@@ -552,7 +264,7 @@ int nn_session_start(nn_session *s, nn_error *err)
     for (size_t i = 0; i < sizeof signals / sizeof *signals; i++)
         sigaddset(&block, signals[i]);
     pthread_sigmask(SIG_BLOCK, &block, &old);
-    s->epoch_start = now_seconds();
+    s->epoch_start = session_now();
     int rc = pthread_create(&s->thread, NULL, trainer_main, s);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc)
@@ -565,7 +277,10 @@ void nn_session_stop(nn_session *s)
 {
     if (!s->started)
         return;
-    nn_session_quit(s);
+    pthread_mutex_lock(&s->qlock); /* not through the queue, which may be full */
+    s->stop = 1;
+    pthread_cond_signal(&s->qcond);
+    pthread_mutex_unlock(&s->qlock);
     pthread_join(s->thread, NULL);
     s->started = 0;
 }

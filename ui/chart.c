@@ -146,6 +146,23 @@ const char *ui_canvas_glyph(const ui_canvas *c, int x, int y)
     }
 }
 
+unsigned ui_canvas_codepoint(const ui_canvas *c, int x, int y)
+{
+    static const unsigned short block_cp[16] = {0x20,   0x2598, 0x259d, 0x2580, 0x2596, 0x258c, 0x259e, 0x259b,
+                                                0x2597, 0x259a, 0x2590, 0x259c, 0x2584, 0x2599, 0x259f, 0x2588};
+    unsigned mask = c->dots[(size_t)y * (size_t)c->w + (size_t)x];
+    if (!mask)
+        return 0;
+    switch (c->glyphs) {
+    case UI_GLYPHS_BRAILLE:
+        return 0x2800 + mask;
+    case UI_GLYPHS_BLOCK:
+        return block_cp[mask & 15];
+    default:
+        return (unsigned char)ascii_glyph[mask & 7][0];
+    }
+}
+
 int ui_canvas_color(const ui_canvas *c, int x, int y)
 {
     return c->color[(size_t)y * (size_t)c->w + (size_t)x];

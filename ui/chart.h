@@ -33,6 +33,8 @@ void ui_canvas_line(ui_canvas *c, int x0, int y0, int x1, int y1, int color);
 /* The cell's glyph as a UTF-8 (or ASCII) string; " " when empty. */
 const char *ui_canvas_glyph(const ui_canvas *c, int x, int y);
 int ui_canvas_color(const ui_canvas *c, int x, int y);
+/* The same glyph as a Unicode code point; 0 when the cell is empty. */
+unsigned ui_canvas_codepoint(const ui_canvas *c, int x, int y);
 
 /* An axis: the data range it shows, linear or log10. */
 typedef struct ui_axis {

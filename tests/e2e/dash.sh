@@ -155,6 +155,23 @@ check "exit status 0" [ "$(cat "$tmp/main.exit" 2>/dev/null)" = 0 ]
 check "terminal restored after q" terminal_restored main
 check "the run's summary stays on the screen" on_screen "Stopped at epoch"
 
+# --- divergence: DIVERGED names the tensor, b restores ------------------------------------
+# A linear model with a squared error blows up geometrically at this rate.
+printf 'input 1x28x28\ndense 10\nmse\n' >"$tmp/blowup.spec"
+start diverge 80 24 --model "$tmp/blowup.spec" --optimizer sgd --lr 10 --epochs 1000
+check "a NaN pauses as DIVERGED" wait_for 30 on_row 1 DIVERGED
+check "naming the tensor that went bad" eval 'row 24 | grep -Eq "DIVERGED: (loss|dense1.weight|dense1.bias) is NaN/Inf at step [0-9]+"'
+check "and offering the last good weights" on_row 24 "b restores step 0"
+T send-keys -t "$pane" b
+check "b restores them" wait_for 3 on_row 1 PAUSED
+check "and logs it" wait_for 2 on_screen "restored the weights"
+T send-keys -t "$pane" = C-u 0.001 Enter
+check "= sets an exact learning rate" wait_for 3 on_row 2 " lr 0.001 "
+T send-keys -t "$pane" Space
+check "training goes on from the restored weights" wait_for 5 on_row 1 RUNNING
+T send-keys -t "$pane" q
+check "q quits after a divergence" wait_for 10 exited diverge
+
 # --- too small from the start still obeys q ------------------------------------------
 start small 60 20 --model linear --epochs 1000
 check "too small from the start" wait_for 30 on_screen "needs 80x24"

@@ -108,6 +108,7 @@ static void layout(dash *d)
     free_windows(d);
     getmaxyx(stdscr, d->rows, d->cols);
     d->too_small = d->rows < DASH_MIN_ROWS || d->cols < DASH_MIN_COLS;
+    d->force = 1;
     if (d->too_small) {
         d->overlay = newwin(d->rows, d->cols, 0, 0);
         return;
@@ -238,8 +239,16 @@ static void draw(dash *d)
     dash_draw_hparams(d, d->win[P_HPARAMS]);
     dash_draw_loss(d, d->win[P_LOSS]);
     dash_draw_accuracy(d, d->win[P_ACC]);
-    dash_draw_confusion(d, d->win[P_CONFUSION]);
-    dash_draw_events(d, d->win[P_EVENTS]);
+    /* These two change a few times per epoch at most: drawn only then. */
+    if (d->force || d->drawn_eval != d->eval_version) {
+        dash_draw_confusion(d, d->win[P_CONFUSION]);
+        d->drawn_eval = d->eval_version;
+    }
+    long events = d->st.event_seq * 64 + d->st.run;
+    if (d->force || d->drawn_events != events) {
+        dash_draw_events(d, d->win[P_EVENTS]);
+        d->drawn_events = events;
+    }
     dash_draw_layers(d, d->win[P_LAYERS]);
     dash_draw_keys(d, d->win[P_KEYS]);
     if (d->help) {
@@ -247,6 +256,7 @@ static void draw(dash *d)
         dash_draw_help(d, d->overlay);
     }
     doupdate();
+    d->force = d->help; /* under the help, everything is drawn every time */
 }
 
 /* ---- keys ------------------------------------------------------------------------------------ */
@@ -339,6 +349,8 @@ static void typing_key(dash *d, int ch)
         d->typing = 0;
     } else if (ch == 27) {
         d->typing = 0;
+    } else if (ch == 21) { /* Ctrl-U, as in a shell */
+        d->input[0] = 0;
     } else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
         if (len)
             d->input[len - 1] = 0;
@@ -357,6 +369,7 @@ static int key(dash *d, int ch)
     }
     if (d->help && ch != 'q' && ch != 'Q') {
         d->help = 0;
+        d->force = 1;
         return 0;
     }
     switch (ch) {
@@ -427,6 +440,7 @@ static int key(dash *d, int ch)
     }
     case 12: /* Ctrl-L */
         clearok(curscr, TRUE);
+        d->force = 1;
         break;
     default:
         break;

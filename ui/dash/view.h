@@ -4,7 +4,10 @@
 #ifndef DASH_VIEW_H
 #define DASH_VIEW_H
 
+/* The wide-character API (cchar_t, wadd_wch) of ncursesw. */
+#define NCURSES_WIDECHAR 1
 #include <curses.h>
+#include <wchar.h>
 
 #include "chart.h"
 #include "dash.h"
@@ -78,6 +81,9 @@ typedef struct dash {
     nn_eval eval;
     long eval_version;
     int eval_epoch;
+    /* what the slow-changing panels were last drawn from */
+    long drawn_eval, drawn_events;
+    int force;                  /* redraw every panel on the next frame */
     /* interface state */
     int log_y;
     int help;
@@ -89,6 +95,19 @@ typedef struct dash {
 
 /* Colour pair and attributes of a role. */
 void dash_style(dash *d, WINDOW *w, int role);
+/* Text helpers shared by the panels: write s at (y, x) in a role, cut to
+ * max cells (< 0: to the edge), returning the cells written; its printf
+ * form; the display width of UTF-8 text; the UTF-8 or the ASCII form of a
+ * symbol as the terminal allows; a panel's title rule. */
+int dash_put(dash *d, WINDOW *w, int y, int x, int max, int role, const char *s);
+int dash_putf(dash *d, WINDOW *w, int y, int x, int max, int role, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 7, 8)))
+#endif
+    ;
+int dash_text_width(const char *s);
+const char *dash_glyph(const dash *d, const char *utf8, const char *ascii);
+void dash_title(dash *d, WINDOW *w, const char *title, const char *right);
 /* One routine per panel; each draws the whole window it is given. */
 void dash_draw_header(dash *d, WINDOW *w);
 void dash_draw_hparams(dash *d, WINDOW *w);
