@@ -13,6 +13,8 @@
 #include "commands.h"
 #include "data.h"
 #include "json.h"
+#include "latent.h"
+#include "png.h"
 #include "trainer.h"
 
 static const char train_help[] =
@@ -22,9 +24,12 @@ static const char train_help[] =
     "after every epoch. Evaluation time is excluded from samples/s.\n"
     "\n"
     "Options:\n"
-    "  --model NAME|FILE     preset (linear, mlp, mlp-tanh) or a spec file (default mlp)\n"
+    "  --model NAME|FILE     preset (linear, mlp, mlp-tanh, lenet, cnn, lstm, vae) or a\n"
+    "                        spec file (default lenet)\n"
     "  --data DIR            directory with the four IDX files (default data/mnist-small)\n"
     "  --log FILE.csv        write one row per step and one per epoch\n"
+    "  --sample-grid FILE.png  after training a model with a latent code (vae), decode\n"
+    "                        a 20x20 grid of latent points and write the digits as a PNG\n"
     "  --json                print the final figures as one JSON object on stdout\n"
     "                        (progress then goes to stderr)\n"
     "  --no-tui, --no-gui    plain progress lines (the dashboard and pad are not built yet)\n"
@@ -32,8 +37,12 @@ static const char train_help[] =
     "\n"
     "%s"
     "\n"
+    "A model that reconstructs its input (vae) has no accuracy: its loss is the\n"
+    "negative evidence lower bound per image (reconstruction + KL), in nats.\n"
+    "\n"
     "Examples:\n"
-    "  nnlab train --model mlp --epochs 10\n"
+    "  nnlab train --model lenet --epochs 15\n"
+    "  nnlab train --model vae --sample-grid vae-grid.png\n"
     "  nnlab train --model linear --optimizer sgd --lr 0.1 --batch 32\n"
     "  nnlab train --model my-net.spec --data data/fashion --schedule cosine --json\n"
     "  nnlab train --model mlp --log run.csv --seed 7\n";
@@ -61,6 +70,7 @@ typedef struct train_options {
     const char *model;
     const char *data;
     const char *log;
+    const char *sample_grid;
     int json;
     cli_hparams hparams;
 } train_options;
@@ -85,6 +95,10 @@ static int parse_options(int argc, char **argv, train_options *o)
             if (r < 0)
                 return EXIT_USAGE;
             o->log = value;
+        } else if ((r = cli_option(argc, argv, &i, "sample-grid", &value))) {
+            if (r < 0)
+                return EXIT_USAGE;
+            o->sample_grid = value;
         } else if (!strcmp(argv[i], "--json")) {
             o->json = 1;
         } else if (!strcmp(argv[i], "--no-tui") || !strcmp(argv[i], "--no-gui")) {
@@ -98,6 +112,16 @@ static int parse_options(int argc, char **argv, train_options *o)
         }
     }
     return 0;
+}
+
+/* A CSV field: the number, or empty when there is none (NaN). */
+static const char *csv_number(double v, char buf[32])
+{
+    if (isnan(v))
+        buf[0] = '\0';
+    else
+        snprintf(buf, 32, "%.9g", v);
+    return buf;
 }
 
 static void format_rate(double rate, char *buf, size_t len)
@@ -119,9 +143,12 @@ static void draw_progress(FILE *out, const nn_trainer *t, const nn_step_info *s,
     nn_trainer_epoch_stats(t, &loss, &acc);
     char rate[32];
     format_rate(nn_trainer_samples_per_sec(t), rate, sizeof rate);
-    fprintf(out, "\r\033[Kepoch %d/%d [%.*s%*s] %3.0f%%  loss %.4g  acc %.2f%%  lr %.3g  %s samples/s  %.1fs",
+    char acc_text[32] = "";
+    if (!isnan(acc))
+        snprintf(acc_text, sizeof acc_text, "  acc %.2f%%", 100 * acc);
+    fprintf(out, "\r\033[Kepoch %d/%d [%.*s%*s] %3.0f%%  loss %.4g%s  lr %.3g  %s samples/s  %.1fs",
             s->epoch + 1, t->hp.epochs, fill, "########################", width - fill, "", 100 * frac, loss,
-            100 * acc, s->lr, rate, elapsed);
+            acc_text, s->lr, rate, elapsed);
     fflush(out);
 }
 
@@ -166,9 +193,28 @@ static void write_json(const train_options *o, const nn_spec *spec, const nn_tra
     json_finish(&j);
 }
 
+/* The decoder's view of the latent space, as a PNG of 20x20 digits. */
+static int write_sample_grid(nn_trainer *t, const char *path)
+{
+    enum { GRID = 20 };
+    const nn_node *out = &t->graph.nodes[t->graph.output];
+    unsigned char *pixels = malloc(GRID * GRID * out->size);
+    if (!pixels) {
+        cli_error("out of memory for the sample grid");
+        return EXIT_RUNTIME;
+    }
+    nn_error err;
+    int width, height, rc = 0;
+    if (nn_latent_grid(&t->graph, GRID, GRID, t->hp.seed, pixels, &width, &height, &err) ||
+        nn_png_write_gray(path, width, height, pixels, &err))
+        rc = cli_report(&err);
+    free(pixels);
+    return rc;
+}
+
 int cmd_train(int argc, char **argv)
 {
-    train_options o = {.model = "mlp"};
+    train_options o = {.model = "lenet"};
     int rc = parse_options(argc, argv, &o);
     if (rc)
         return rc;
@@ -194,6 +240,11 @@ int cmd_train(int argc, char **argv)
         rc = cli_report(&err);
         goto out_data;
     }
+    if (o.sample_grid && nn_latent_size(&t.graph) == 0) {
+        cli_error("--sample-grid: %s has no latent code to sample (it needs a gaussian layer, as in vae)", o.model);
+        rc = EXIT_USAGE;
+        goto out_trainer;
+    }
     FILE *log = NULL;
     if (o.log) {
         log = fopen(o.log, "w");
@@ -217,6 +268,9 @@ int cmd_train(int argc, char **argv)
             "%d epoch%s, seed %llu\n",
             o.model, t.graph.param_count, o.data ? o.data : "data/mnist-small", train.count, test.count, nn_optimizer_name(hp.optimizer), hp.lr,
             hp.batch, hp.epochs, hp.epochs == 1 ? "" : "s", (unsigned long long)hp.seed);
+    if (t.graph.reconstructs)
+        fprintf(progress, "loss: negative ELBO per image in nats (reconstruction + KL); %d-D latent code\n",
+                nn_latent_size(&t.graph));
 
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
@@ -229,8 +283,11 @@ int cmd_train(int argc, char **argv)
     while (!nn_trainer_done(&t) && !interrupted) {
         nn_step_info s;
         nn_trainer_step(&t, &s);
-        if (log)
-            fprintf(log, "step,%ld,%d,%.9g,%.9g,%.9g,,\n", s.step, s.epoch + 1, s.loss, s.accuracy, s.lr);
+        if (log) {
+            char acc[32];
+            fprintf(log, "step,%ld,%d,%.9g,%s,%.9g,,\n", s.step, s.epoch + 1, s.loss, csv_number(s.accuracy, acc),
+                    s.lr);
+        }
         if (s.bad_loss || s.bad_tensor >= 0) {
             if (live)
                 fputs("\r\033[K", progress);
@@ -258,13 +315,21 @@ int cmd_train(int argc, char **argv)
         epochs_done++;
         char rate[32];
         format_rate(nn_trainer_samples_per_sec(&t), rate, sizeof rate);
-        fprintf(progress, "%sepoch %*d/%d  train loss %.4f  acc %.2f%%  |  test loss %.4f  acc %.2f%%  |  %s samples/s  %.1fs\n",
-                live ? "\r\033[K" : "", hp.epochs >= 10 ? 2 : 1, epochs_done, hp.epochs, r->train_loss,
-                100 * r->train_accuracy, r->test_loss, 100 * r->test_accuracy, rate, now_seconds() - start);
+        char train_acc[32] = "", test_acc[32] = "";
+        if (!t.graph.reconstructs) {
+            snprintf(train_acc, sizeof train_acc, "  acc %.2f%%", 100 * r->train_accuracy);
+            snprintf(test_acc, sizeof test_acc, "  acc %.2f%%", 100 * r->test_accuracy);
+        }
+        fprintf(progress, "%sepoch %*d/%d  train loss %.4f%s  |  test loss %.4f%s  |  %s samples/s  %.1fs\n",
+                live ? "\r\033[K" : "", hp.epochs >= 10 ? 2 : 1, epochs_done, hp.epochs, r->train_loss, train_acc,
+                r->test_loss, test_acc, rate, now_seconds() - start);
         fflush(progress);
-        if (log)
-            fprintf(log, "epoch,%ld,%d,%.9g,%.9g,%.9g,%.9g,%.9g\n", t.step, epochs_done, r->train_loss,
-                    r->train_accuracy, s.lr, r->test_loss, r->test_accuracy);
+        if (log) {
+            char train_acc_csv[32], test_acc_csv[32];
+            fprintf(log, "epoch,%ld,%d,%.9g,%s,%.9g,%.9g,%s\n", t.step, epochs_done, r->train_loss,
+                    csv_number(r->train_accuracy, train_acc_csv), s.lr, r->test_loss,
+                    csv_number(r->test_accuracy, test_acc_csv));
+        }
     }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
@@ -273,6 +338,12 @@ int cmd_train(int argc, char **argv)
             fputs("\r\033[K", progress);
         fprintf(progress, "Interrupted at epoch %d, step %ld.\n", t.epoch + 1, t.step);
         rc = EXIT_INTERRUPTED;
+    }
+    if (o.sample_grid && rc != EXIT_RUNTIME) {
+        int rc_grid = write_sample_grid(&t, o.sample_grid);
+        rc = rc ? rc : rc_grid;
+        if (!rc_grid)
+            fprintf(progress, "Wrote a grid of decoded samples to %s\n", o.sample_grid);
     }
     if (o.json)
         write_json(&o, &spec, &t, hist, epochs_done, now_seconds() - start, interrupted);
