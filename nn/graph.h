@@ -51,7 +51,6 @@ typedef struct nn_op_args {
     int stride;         /* conv2d and pooling, >= 1 */
     int pad;            /* conv2d: zeros added on each side */
     int all_steps;      /* lstm: output h at every step, not just the last */
-    int group;          /* conv2d: samples per matrix product (set by the op) */
 } nn_op_args;
 
 typedef struct nn_node {

@@ -1,13 +1,14 @@
 /* Convolution and pooling over per-sample [C,H,W] images.
  *
- * conv2d lowers the input to columns (im2col) so that the convolution is one
- * cblas_sgemm: col[K, P] holds, for each of the P = OH*OW output positions,
- * the K = C*kh*kw input values its kernel sees, and y[O, P] = W[O, K] col.
- * A group of samples shares one product (their columns side by side, then
- * copied out to [n, O, P]) so that OpenBLAS gets a wide matrix; the group is
- * as large as fits a fixed column budget, sized when the graph is built.
- * Backward rebuilds the columns instead of keeping them for the whole batch,
- * which would cost K times the input's memory.
+ * conv2d lowers each sample to columns (im2col) so that its convolution is
+ * one cblas_sgemm: col[K, P] holds, for each of the P = OH*OW output
+ * positions, the K = C*kh*kw input values its kernel sees, and
+ * y[O, P] = W[O, K] col, written straight into the sample's output.  The two
+ * threads take half the batch each.  Backward rebuilds the columns instead of
+ * keeping them for the whole batch, which would cost K times the input's
+ * memory; measured on the presets, products per sample beat products over
+ * groups of samples, whose columns and outputs no longer fit the cache and
+ * must be copied out to [n, O, P].
  *
  * Pooling takes no padding and drops a partial window at the edge, as
  * PyTorch does by default; max pooling keeps each window's argmax. */
@@ -20,17 +21,12 @@
 
 #include "parallel.h"
 
-/* Floats of column matrix per group: large enough for a wide product, small
- * enough to stay in the last-level cache while the product reads it. */
-#define COL_BUDGET ((size_t)1 << 19)
-
 typedef struct conv_geom {
     int c, h, w;        /* input channels and size */
     int o, kh, kw;      /* output channels, kernel size */
     int oh, ow;         /* output size */
     int stride, pad;
     size_t k, p;        /* C*kh*kw rows, OH*OW positions per sample */
-    int group;          /* samples per product */
 } conv_geom;
 
 static void conv_geometry(const nn_node *node, const nn_node *x, const nn_node *w, conv_geom *cg)
@@ -47,7 +43,6 @@ static void conv_geometry(const nn_node *node, const nn_node *x, const nn_node *
     cg->ow = (cg->w + 2 * cg->pad - cg->kw) / cg->stride + 1;
     cg->k = (size_t)cg->c * cg->kh * cg->kw;
     cg->p = (size_t)cg->oh * cg->ow;
-    cg->group = node->args.group > 0 ? node->args.group : 1;
 }
 
 /* ---- conv2d: y[n,O,OH,OW] = W[O,C,kh,kw] * x[n,C,H,W] -------------------- */
@@ -67,19 +62,14 @@ int nn_conv2d_infer(nn_graph *g, nn_node *node, nn_error *err)
                             node->name, w->dim[2], w->dim[3], x->dim[1], x->dim[2], node->args.pad);
     conv_geom cg;
     conv_geometry(node, x, w, &cg);
-    size_t per = cg.k * cg.p;
-    size_t group = per >= COL_BUDGET ? 1 : COL_BUDGET / per;
-    if (group > (size_t)g->max_batch)
-        group = (size_t)g->max_batch;
-    node->args.group = (int)group;
     node->batched = 1;
     node->ndim = 3;
     node->dim[0] = cg.o;
     node->dim[1] = cg.oh;
     node->dim[2] = cg.ow;
     node->size = (size_t)cg.o * cg.p;
-    /* columns [K, group*P], and the product [O, group*P] before it is copied out */
-    node->scratch_size = group * cg.p * (cg.k + (group > 1 ? (size_t)cg.o : 0));
+    /* columns [K, P] for each of the two threads, and the second thread's dW */
+    node->scratch_size = 2 * cg.k * cg.p + (size_t)cg.o * cg.k;
     return NN_OK;
 }
 
@@ -150,110 +140,98 @@ static void col2im_row(const conv_geom *cg, const float *restrict in, size_t r, 
     }
 }
 
+/* One sample's columns col[K, P]. */
+static void im2col(const conv_geom *cg, const float *x, float *col)
+{
+    for (size_t r = 0; r < cg->k; r++)
+        im2col_row(cg, x, r, col + r * cg->p);
+}
+
+/* Add one sample's column gradient dcol[K, P] onto dx, which is cleared
+ * first when overwrite is set. */
+static void col2im(const conv_geom *cg, const float *dcol, float *dx, int overwrite)
+{
+    if (overwrite)
+        memset(dx, 0, (size_t)cg->c * cg->h * cg->w * sizeof(float));
+    for (size_t r = 0; r < cg->k; r++)
+        col2im_row(cg, dcol + r * cg->p, r, dx);
+}
+
 typedef struct conv_job {
-    const conv_geom *cg;
-    const float *x;     /* im2col: the group's first input sample */
-    float *dx;          /* col2im: the group's first input gradient */
-    float *col;         /* [K, ld] */
-    size_t ld;          /* group samples * P */
-    int samples;
-    int overwrite;      /* col2im: dx was not written yet this pass */
+    conv_geom cg;
+    nn_node *node, *x, *w;
+    int x_first, w_first;
 } conv_job;
 
-/* Rows [begin, end) of the group's columns, for every sample. */
-static void im2col_rows(void *ctx, size_t begin, size_t end, int part)
+/* Run fn over the batch's samples split between the two threads, each
+ * making its own single-threaded products: per-sample products are too
+ * small for OpenBLAS to split well, and this way the column building is
+ * split too. */
+static int for_samples(int n, nn_range_fn fn, void *ctx)
 {
-    (void)part;
-    const conv_job *job = ctx;
-    const conv_geom *cg = job->cg;
-    size_t xs = (size_t)cg->c * cg->h * cg->w;
-    for (size_t r = begin; r < end; r++)
-        for (int j = 0; j < job->samples; j++)
-            im2col_row(cg, job->x + j * xs, r, job->col + r * job->ld + j * cg->p);
+    int threads = openblas_get_num_threads();
+    if (threads > 1)
+        openblas_set_num_threads(1);
+    int parts = nn_parallel_for((size_t)n, 2, fn, ctx);
+    if (threads > 1)
+        openblas_set_num_threads(threads);
+    return parts;
 }
 
-/* Input planes [begin, end) of the group (sample-major), each from the
- * kh*kw column rows of its channel. */
-static void col2im_planes(void *ctx, size_t begin, size_t end, int part)
+static void conv_forward_samples(void *ctx, size_t begin, size_t end, int part)
 {
-    (void)part;
     const conv_job *job = ctx;
-    const conv_geom *cg = job->cg;
-    size_t xs = (size_t)cg->c * cg->h * cg->w, plane = (size_t)cg->h * cg->w, kk = (size_t)cg->kh * cg->kw;
-    for (size_t q = begin; q < end; q++) {
-        size_t j = q / (size_t)cg->c, c = q % (size_t)cg->c;
-        float *dx = job->dx + j * xs;
-        if (job->overwrite)
-            memset(dx + c * plane, 0, plane * sizeof(float));
-        for (size_t r = c * kk; r < (c + 1) * kk; r++)
-            col2im_row(cg, job->col + r * job->ld + j * cg->p, r, dx);
+    const conv_geom *cg = &job->cg;
+    float *col = job->node->scratch + (size_t)part * cg->k * cg->p;
+    for (size_t s = begin; s < end; s++) { /* y[O, P] = W[O, K] col[K, P] */
+        im2col(cg, job->x->value + s * job->x->size, col);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cg->o, (int)cg->p, (int)cg->k, 1.0f,
+                    job->w->value, (int)cg->k, col, (int)cg->p, 0.0f, job->node->value + s * job->node->size,
+                    (int)cg->p);
     }
-}
-
-static float *conv_columns(const conv_geom *cg, nn_node *node, const float *x, int samples, size_t ld)
-{
-    conv_job job = {.cg = cg, .x = x, .col = node->scratch, .ld = ld, .samples = samples};
-    nn_parallel_for(cg->k, 2, im2col_rows, &job);
-    return node->scratch;
 }
 
 void nn_conv2d_forward(nn_graph *g, nn_node *node, int n)
 {
-    const nn_node *x = nn_op_input(g, node, 0), *w = nn_op_input(g, node, 1);
-    conv_geom cg;
-    conv_geometry(node, x, w, &cg);
-    for (int s0 = 0; s0 < n; s0 += cg.group) {
-        int gn = n - s0 < cg.group ? n - s0 : cg.group;
-        size_t ld = (size_t)gn * cg.p;
-        float *col = conv_columns(&cg, node, x->value + s0 * x->size, gn, ld);
-        float *y = node->value + s0 * node->size;
-        if (gn == 1) { /* y[O, P] = W[O, K] col[K, P] */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cg.o, (int)cg.p, (int)cg.k, 1.0f, w->value,
-                        (int)cg.k, col, (int)ld, 0.0f, y, (int)cg.p);
+    conv_job job = {.node = node, .x = nn_op_input(g, node, 0), .w = nn_op_input(g, node, 1)};
+    conv_geometry(node, job.x, job.w, &job.cg);
+    for_samples(n, conv_forward_samples, &job);
+}
+
+static void conv_backward_samples(void *ctx, size_t begin, size_t end, int part)
+{
+    const conv_job *job = ctx;
+    const conv_geom *cg = &job->cg;
+    const nn_node *node = job->node;
+    nn_node *x = job->x, *w = job->w;
+    float *col = node->scratch + (size_t)part * cg->k * cg->p;
+    /* the second thread sums its dW apart; the caller adds it in */
+    float *dw = part == 0 ? w->grad : node->scratch + 2 * cg->k * cg->p;
+    int dw_fresh = part == 0 ? job->w_first : 1;
+    for (size_t s = begin; s < end; s++) {
+        const float *dy = node->grad + s * node->size;
+        im2col(cg, x->value + s * x->size, col);
+        if (w->needs_grad) /* dW[O, K] += dy[O, P] col[K, P]^T */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cg->o, (int)cg->k, (int)cg->p, 1.0f, dy,
+                        (int)cg->p, col, (int)cg->p, dw_fresh && s == begin ? 0.0f : 1.0f, dw, (int)cg->k);
+        if (!x->needs_grad)
             continue;
-        }
-        float *prod = node->scratch + cg.k * (size_t)cg.group * cg.p; /* [O, gn*P] */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cg.o, (int)ld, (int)cg.k, 1.0f, w->value,
-                    (int)cg.k, col, (int)ld, 0.0f, prod, (int)ld);
-        for (int j = 0; j < gn; j++)
-            for (int o = 0; o < cg.o; o++)
-                memcpy(y + j * node->size + (size_t)o * cg.p, prod + (size_t)o * ld + j * cg.p,
-                       cg.p * sizeof(float));
+        /* dcol[K, P] = W[O, K]^T dy[O, P], in place of the columns */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)cg->k, (int)cg->p, cg->o, 1.0f, w->value,
+                    (int)cg->k, dy, (int)cg->p, 0.0f, col, (int)cg->p);
+        col2im(cg, col, x->grad + s * x->size, job->x_first);
     }
 }
 
 void nn_conv2d_backward(nn_graph *g, nn_node *node, int n)
 {
-    nn_node *x = nn_op_input(g, node, 0), *w = nn_op_input(g, node, 1);
-    conv_geom cg;
-    conv_geometry(node, x, w, &cg);
-    int w_first = w->needs_grad && nn_grad_first(w);
-    int x_first = x->needs_grad && nn_grad_first(x);
-    for (int s0 = 0; s0 < n; s0 += cg.group) {
-        int gn = n - s0 < cg.group ? n - s0 : cg.group;
-        size_t ld = (size_t)gn * cg.p;
-        float *col = conv_columns(&cg, node, x->value + s0 * x->size, gn, ld);
-        float *dy = node->grad + s0 * node->size;
-        if (gn > 1) { /* gather dy[gn, O, P] into [O, gn*P], beside the columns */
-            float *prod = node->scratch + cg.k * (size_t)cg.group * cg.p;
-            for (int j = 0; j < gn; j++)
-                for (int o = 0; o < cg.o; o++)
-                    memcpy(prod + (size_t)o * ld + j * cg.p, dy + j * node->size + (size_t)o * cg.p,
-                           cg.p * sizeof(float));
-            dy = prod;
-        }
-        if (w->needs_grad) /* dW[O, K] += dy[O, P'] col[K, P']^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cg.o, (int)cg.k, (int)ld, 1.0f, dy, (int)ld, col,
-                        (int)ld, w_first && s0 == 0 ? 0.0f : 1.0f, w->grad, (int)cg.k);
-        if (!x->needs_grad)
-            continue;
-        /* dcol[K, P'] = W[O, K]^T dy[O, P'], in place of the columns */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)cg.k, (int)ld, cg.o, 1.0f, w->value, (int)cg.k,
-                    dy, (int)ld, 0.0f, col, (int)ld);
-        conv_job job = {.cg = &cg, .dx = x->grad + s0 * x->size, .col = col, .ld = ld, .samples = gn,
-                        .overwrite = x_first};
-        nn_parallel_for((size_t)gn * cg.c, 2, col2im_planes, &job);
-    }
+    conv_job job = {.node = node, .x = nn_op_input(g, node, 0), .w = nn_op_input(g, node, 1)};
+    conv_geometry(node, job.x, job.w, &job.cg);
+    job.w_first = job.w->needs_grad && nn_grad_first(job.w);
+    job.x_first = job.x->needs_grad && nn_grad_first(job.x);
+    int parts = for_samples(n, conv_backward_samples, &job);
+    if (parts == 2 && job.w->needs_grad)
+        nn_vec_axpy(job.w->grad, 1.0f, node->scratch + 2 * job.cg.k * job.cg.p, job.cg.k * (size_t)job.cg.o);
 }
 
 /* ---- pooling: y[n,C,OH,OW] from kh x kw windows of x[n,C,H,W] ------------ */
