@@ -6,6 +6,8 @@
 #define NN_OPS_H
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "graph.h"
 
@@ -50,6 +52,41 @@ static inline float nn_sigmoidf(float x)
         return 1.0f / (1.0f + expf(-x));
     float e = expf(x);
     return e / (1.0f + e);
+}
+
+/* exp(x) to about 2 ulp for |x| < 87, clamped beyond, in plain arithmetic
+ * so that loops calling it vectorise (libm's expf does not without
+ * -ffast-math).  Range reduction to r in [-ln2/2, ln2/2] and Cephes' degree-6
+ * polynomial, scaled by 2^k through the exponent bits. */
+static inline float nn_fast_expf(float x)
+{
+    x = x < -87.0f ? -87.0f : x > 87.0f ? 87.0f : x;
+    float k = floorf(x * 1.44269504f + 0.5f);
+    float r = x - k * 0.693359375f + k * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t bits = ((int32_t)k + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+/* The logistic function through nn_fast_expf: vectorisable, and without
+ * overflow since the exponent is clamped. */
+static inline float nn_fast_sigmoidf(float x)
+{
+    return 1.0f / (1.0f + nn_fast_expf(-x));
+}
+
+/* tanh(x) = 2 sigmoid(2x) - 1, to about 1e-7 absolute. */
+static inline float nn_fast_tanhf(float x)
+{
+    return 2.0f / (1.0f + nn_fast_expf(-2.0f * x)) - 1.0f;
 }
 
 /* Shape inference of elementwise ops: the output has the input's shape. */

@@ -105,8 +105,9 @@ static void im2col_row(const conv_geom *cg, const float *restrict x, size_t r, f
             o[j] = 0.0f;
         if (hi > lo) {
             const float *restrict src = plane + (size_t)ih * cg->w + (lo * s - cg->pad + kj);
-            if (s == 1)
-                memcpy(o + lo, src, (size_t)(hi - lo) * sizeof(float));
+            if (s == 1) /* rows are short: a loop beats a call to memcpy */
+                for (int j = lo; j < hi; j++)
+                    o[j] = src[j - lo];
             else
                 for (int j = lo; j < hi; j++)
                     o[j] = src[(j - lo) * s];
@@ -278,6 +279,18 @@ static void maxpool_planes(void *ctx, size_t begin, size_t end, int part)
         const float *restrict xp = x->value + q * in_plane;
         float *restrict yp = node->value + q * out_plane;
         int32_t *restrict ip = (int32_t *)node->aux + q * out_plane;
+        if (kh == 2 && kw == 2 && s == 2) { /* the common case, unrolled */
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++) {
+                    int at = 2 * i * w + 2 * j, best_at = at;
+                    best_at = xp[at + 1] > xp[best_at] ? at + 1 : best_at;
+                    best_at = xp[at + w] > xp[best_at] ? at + w : best_at;
+                    best_at = xp[at + w + 1] > xp[best_at] ? at + w + 1 : best_at;
+                    yp[i * ow + j] = xp[best_at];
+                    ip[i * ow + j] = best_at;
+                }
+            continue;
+        }
         for (int i = 0; i < oh; i++)
             for (int j = 0; j < ow; j++) {
                 int at = i * s * w + j * s;
