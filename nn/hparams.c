@@ -90,7 +90,8 @@ static int parse_bool(const char *key, const char *s, int *out, nn_error *err)
 
 static const char *known_keys[] = {
     "epochs", "batch", "optimizer", "lr", "momentum", "nesterov", "beta1", "beta2", "alpha", "eps",
-    "weight_decay", "l1", "dropout", "schedule", "lr_step", "lr_gamma", "init", "augment", "seed", "threads",
+    "weight_decay", "l1", "dropout", "schedule", "lr_step", "lr_gamma", "init", "augment", "flip", "seed",
+    "threads",
 };
 
 int nn_hparams_known(const char *key)
@@ -149,6 +150,8 @@ int nn_hparams_set(nn_hparams *hp, const char *key, const char *value, nn_error 
         rc = parse_name(key, value, init_names, COUNT(init_names), &hp->init, err);
     } else if (!strcmp(key, "augment")) {
         rc = parse_bool(key, value, &hp->augment, err);
+    } else if (!strcmp(key, "flip")) {
+        rc = parse_bool(key, value, &hp->flip, err);
     } else if (!strcmp(key, "seed")) {
         char *end;
         errno = 0;
@@ -176,10 +179,10 @@ char *nn_hparams_format(const nn_hparams *hp, char *buf, size_t len)
     snprintf(buf, len,
              "epochs=%d batch=%d optimizer=%s lr=%g momentum=%g nesterov=%d beta1=%g beta2=%g "
              "alpha=%g eps=%g weight_decay=%g l1=%g dropout=%g schedule=%s lr_step=%d lr_gamma=%g "
-             "init=%s augment=%d seed=%llu threads=%d",
+             "init=%s augment=%d flip=%d seed=%llu threads=%d",
              hp->epochs, hp->batch, nn_optimizer_name(hp->optimizer), hp->lr, hp->momentum, hp->nesterov,
              hp->beta1, hp->beta2, hp->alpha, hp->eps, hp->weight_decay, hp->l1, hp->dropout,
-             nn_schedule_name(hp->schedule), hp->lr_step, hp->lr_gamma, nn_init_name(hp->init), hp->augment,
+             nn_schedule_name(hp->schedule), hp->lr_step, hp->lr_gamma, nn_init_name(hp->init), hp->augment, hp->flip,
              (unsigned long long)hp->seed, hp->threads);
     return buf;
 }
