@@ -37,8 +37,9 @@ static const char train_help[] =
     "\n"
     "%s"
     "\n"
-    "A model that reconstructs its input (vae) has no accuracy: its loss is the\n"
-    "negative evidence lower bound per image (reconstruction + KL), in nats.\n"
+    "A model that reconstructs its input has no accuracy; the loss of a variational\n"
+    "one (vae) is the negative evidence lower bound per image (reconstruction +\n"
+    "KL), in nats.\n"
     "\n"
     "Examples:\n"
     "  nnlab train --model lenet --epochs 15\n"
@@ -268,9 +269,11 @@ int cmd_train(int argc, char **argv)
             "%d epoch%s, seed %llu\n",
             o.model, t.graph.param_count, o.data ? o.data : "data/mnist-small", train.count, test.count, nn_optimizer_name(hp.optimizer), hp.lr,
             hp.batch, hp.epochs, hp.epochs == 1 ? "" : "s", (unsigned long long)hp.seed);
-    if (t.graph.reconstructs)
+    if (t.graph.reconstructs && nn_latent_size(&t.graph) > 0)
         fprintf(progress, "loss: negative ELBO per image in nats (reconstruction + KL); %d-D latent code\n",
                 nn_latent_size(&t.graph));
+    else if (t.graph.reconstructs)
+        fputs("loss: reconstruction error per image, summed over its pixels\n", progress);
 
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
