@@ -15,6 +15,8 @@
 #include "commands.h"
 #include "data.h"
 #include "json.h"
+#include "latent.h"
+#include "png.h"
 #include "nnlab_config.h"
 #include "session.h"
 #include "trainer.h"
@@ -34,7 +36,8 @@ static const char train_help[] =
     "for the list). When it ends, the epoch lines are printed as without it.\n"
     "\n"
     "Options:\n"
-    "  --model NAME|FILE     preset (linear, mlp, mlp-tanh) or a spec file (default mlp)\n"
+    "  --model NAME|FILE     preset (linear, mlp, mlp-tanh, lenet, cnn, lstm, vae) or a\n"
+    "                        spec file (default lenet)\n"
     "  --data DIR            directory with the four IDX files (default data/mnist-small,\n"
     "                        or with --resume the one recorded in the model file)\n"
     "  --save FILE           save the model file (weights, optimiser and random\n"
@@ -45,6 +48,8 @@ static const char train_help[] =
     "                        --epochs 4 after a 2-epoch run trains 2 more\n"
     "  --log FILE.csv        write one row per step and one per epoch (appended\n"
     "                        to with --resume)\n"
+    "  --sample-grid FILE.png  after training a model with a latent code (vae), decode\n"
+    "                        a 20x20 grid of latent points and write the digits as a PNG\n"
     "  --json                print the final figures as one JSON object on stdout\n"
     "                        (progress then goes to stderr)\n"
     "  --no-tui              plain progress lines instead of the dashboard\n"
@@ -59,8 +64,13 @@ static const char train_help[] =
     "\n"
     "%s"
     "\n"
+    "A model that reconstructs its input has no accuracy; the loss of a variational\n"
+    "one (vae) is the negative evidence lower bound per image (reconstruction +\n"
+    "KL), in nats.\n"
+    "\n"
     "Examples:\n"
-    "  nnlab train --model mlp --epochs 10\n"
+    "  nnlab train --model lenet --epochs 15\n"
+    "  nnlab train --model vae --sample-grid vae-grid.png\n"
     "  nnlab train --model linear --optimizer sgd --lr 0.1 --batch 32\n"
     "  nnlab train --model my-net.spec --data data/fashion --schedule cosine --json\n"
     "  nnlab train --model mlp --log run.csv --seed 7\n"
@@ -94,6 +104,7 @@ typedef struct train_options {
     const char *log;
     const char *save;
     const char *resume;
+    const char *sample_grid;
     int json;
     int no_tui, no_color, ascii, exit_when_done;
     long fps, max_batch;
@@ -145,6 +156,10 @@ static int parse_options(int argc, char **argv, train_options *o)
             if (r < 0)
                 return EXIT_USAGE;
             o->resume = value;
+        } else if ((r = cli_option(argc, argv, &i, "sample-grid", &value))) {
+            if (r < 0)
+                return EXIT_USAGE;
+            o->sample_grid = value;
         } else if (!strcmp(argv[i], "--json")) {
             o->json = 1;
         } else if (!strcmp(argv[i], "--no-tui")) {
@@ -172,6 +187,31 @@ static int parse_options(int argc, char **argv, train_options *o)
     return 0;
 }
 
+/* A CSV field: the number, or empty when there is none (NaN). */
+static const char *csv_number(double v, char buf[32])
+{
+    if (isnan(v))
+        buf[0] = '\0';
+    else
+        snprintf(buf, 32, "%.9g", v);
+    return buf;
+}
+
+/* The --log rows, shared by the plain loop and the dashboard's trainer thread. */
+static void log_step_row(FILE *log, const nn_step_info *s)
+{
+    char acc[32];
+    fprintf(log, "step,%ld,%d,%.9g,%s,%.9g,,\n", s->step, s->epoch + 1, s->loss, csv_number(s->accuracy, acc), s->lr);
+}
+
+static void log_epoch_row(FILE *log, long step, int epoch, double train_loss, double train_accuracy, double lr,
+                          double test_loss, double test_accuracy)
+{
+    char a[32], b[32];
+    fprintf(log, "epoch,%ld,%d,%.9g,%s,%.9g,%.9g,%s\n", step, epoch, train_loss, csv_number(train_accuracy, a), lr,
+            test_loss, csv_number(test_accuracy, b));
+}
+
 static void format_rate(double rate, char *buf, size_t len)
 {
     if (rate >= 1e6)
@@ -191,9 +231,12 @@ static void draw_progress(FILE *out, const nn_trainer *t, const nn_step_info *s,
     nn_trainer_epoch_stats(t, &loss, &acc);
     char rate[32];
     format_rate(nn_trainer_samples_per_sec(t), rate, sizeof rate);
-    fprintf(out, "\r\033[Kepoch %d/%d [%.*s%*s] %3.0f%%  loss %.4g  acc %.2f%%  lr %.3g  %s samples/s  %.1fs",
+    char acc_text[32] = "";
+    if (!isnan(acc))
+        snprintf(acc_text, sizeof acc_text, "  acc %.2f%%", 100 * acc);
+    fprintf(out, "\r\033[Kepoch %d/%d [%.*s%*s] %3.0f%%  loss %.4g%s  lr %.3g  %s samples/s  %.1fs",
             s->epoch + 1, t->hp.epochs, fill, "########################", width - fill, "", 100 * frac, loss,
-            100 * acc, s->lr, rate, elapsed);
+            acc_text, s->lr, rate, elapsed);
     fflush(out);
 }
 
@@ -295,7 +338,7 @@ static int setup_run(const train_options *o, run_setup *r)
     memset(r, 0, sizeof *r);
     if (o->resume)
         return setup_resume(o, r);
-    snprintf(r->model, sizeof r->model, "%s", o->model ? o->model : "mlp");
+    snprintf(r->model, sizeof r->model, "%s", o->model ? o->model : "lenet");
     return cli_load_model(r->model, &o->hparams, &r->spec, &r->hp);
 }
 
@@ -331,6 +374,32 @@ static void print_start(FILE *progress, const run_setup *r, const nn_trainer *t,
     fprintf(progress, "  %s lr=%g batch=%d, %d epoch%s, seed %llu, %d thread%s\n", nn_optimizer_name(hp->optimizer),
             hp->lr, hp->batch, hp->epochs, hp->epochs == 1 ? "" : "s", (unsigned long long)hp->seed, hp->threads,
             hp->threads == 1 ? "" : "s");
+    if (t->graph.reconstructs && nn_latent_size(&t->graph) > 0)
+        fprintf(progress, "  loss: negative ELBO per image in nats (reconstruction + KL); %d-D latent code\n",
+                nn_latent_size(&t->graph));
+    else if (t->graph.reconstructs)
+        fputs("  loss: reconstruction error per image, summed over its pixels\n", progress);
+}
+
+/* The decoder's view of the latent space, as a PNG of 20x20 digits. */
+static int write_sample_grid(const nn_trainer *t, const char *path, FILE *progress)
+{
+    enum { GRID = 20 };
+    const nn_node *out = &t->graph.nodes[t->graph.output];
+    unsigned char *pixels = malloc(GRID * GRID * out->size);
+    if (!pixels) {
+        cli_error("out of memory for the sample grid");
+        return EXIT_RUNTIME;
+    }
+    nn_error err;
+    int width, height, rc = 0;
+    if (nn_latent_grid((nn_graph *)&t->graph, GRID, GRID, t->hp.seed, pixels, &width, &height, &err) ||
+        nn_png_write_gray(path, width, height, pixels, &err))
+        rc = cli_report(&err);
+    else
+        fprintf(progress, "Wrote a grid of decoded samples to %s\n", path);
+    free(pixels);
+    return rc;
 }
 
 /* The line of finished epoch e (0-based) of t's history. */
@@ -339,9 +408,14 @@ static void print_epoch(FILE *progress, const nn_trainer *t, int e, double sampl
     const nn_epoch_record *r = &t->history[e];
     char rate[32];
     format_rate(samples_per_sec, rate, sizeof rate);
-    fprintf(progress, "%sepoch %*d/%d  train loss %.4f  acc %.2f%%  |  test loss %.4f  acc %.2f%%  |  %s samples/s  %.1fs\n",
-            live ? "\r\033[K" : "", t->hp.epochs >= 10 ? 2 : 1, e + 1, t->hp.epochs, r->train_loss,
-            100 * r->train_accuracy, r->test_loss, 100 * r->test_accuracy, rate, elapsed);
+    char train_acc[32] = "", test_acc[32] = "";
+    if (!t->graph.reconstructs) {
+        snprintf(train_acc, sizeof train_acc, "  acc %.2f%%", 100 * r->train_accuracy);
+        snprintf(test_acc, sizeof test_acc, "  acc %.2f%%", 100 * r->test_accuracy);
+    }
+    fprintf(progress, "%sepoch %*d/%d  train loss %.4f%s  |  test loss %.4f%s  |  %s samples/s  %.1fs\n",
+            live ? "\r\033[K" : "", t->hp.epochs >= 10 ? 2 : 1, e + 1, t->hp.epochs, r->train_loss, train_acc,
+            r->test_loss, test_acc, rate, elapsed);
     fflush(progress);
 }
 
@@ -422,6 +496,11 @@ int cmd_train(int argc, char **argv)
         rc = cli_report(&err);
         goto out_data;
     }
+    if (o.sample_grid && nn_latent_size(&t.graph) == 0) {
+        cli_error("--sample-grid: %s has no latent code to sample (it needs a gaussian layer, as in vae)", run.model);
+        rc = EXIT_USAGE;
+        goto out_trainer;
+    }
     snprintf(t.dataset, sizeof t.dataset, "%.*s", (int)sizeof t.dataset - 1, data_dir);
     t.test_count = test.count;
     if (o.log && !(log = open_log(o.log, run.resuming))) {
@@ -445,7 +524,7 @@ int cmd_train(int argc, char **argv)
         nn_step_info s;
         nn_trainer_step(&t, &s);
         if (log)
-            fprintf(log, "step,%ld,%d,%.9g,%.9g,%.9g,,\n", s.step, s.epoch + 1, s.loss, s.accuracy, s.lr);
+            log_step_row(log, &s);
         if (s.bad_loss || s.bad_tensor >= 0) {
             if (live)
                 fputs("\r\033[K", progress);
@@ -468,8 +547,8 @@ int cmd_train(int argc, char **argv)
         epoch_start = now_seconds();
         const nn_epoch_record *r = &t.history[t.n_history - 1];
         if (log)
-            fprintf(log, "epoch,%ld,%d,%.9g,%.9g,%.9g,%.9g,%.9g\n", t.step, t.n_history, r->train_loss,
-                    r->train_accuracy, s.lr, r->test_loss, r->test_accuracy);
+            log_epoch_row(log, t.step, t.n_history, r->train_loss, r->train_accuracy, s.lr, r->test_loss,
+                          r->test_accuracy);
     }
     if (interrupted) {
         if (live)
@@ -491,6 +570,10 @@ int cmd_train(int argc, char **argv)
     /* Restored only now, so a second Ctrl-C cannot cut the save short. */
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    if (o.sample_grid && !diverged) {
+        int rc_grid = write_sample_grid(&t, o.sample_grid, progress);
+        rc = rc ? rc : rc_grid;
+    }
     if (o.json)
         write_json(run.model, &run.spec, &t, now_seconds() - start, interrupted);
     if (log && fclose(log) != 0) {
@@ -521,14 +604,13 @@ static void log_step(void *ctx, const nn_step_info *s)
 {
     dash_log *l = ctx;
     l->lr = s->lr;
-    fprintf(l->file, "step,%ld,%d,%.9g,%.9g,%.9g,,\n", s->step, s->epoch + 1, s->loss, s->accuracy, s->lr);
+    log_step_row(l->file, s);
 }
 
 static void log_epoch(void *ctx, const nn_epoch_summary *r)
 {
     dash_log *l = ctx;
-    fprintf(l->file, "epoch,%ld,%d,%.9g,%.9g,%.9g,%.9g,%.9g\n", r->step, r->epoch, r->train_loss, r->train_accuracy,
-            l->lr, r->test_loss, r->test_accuracy);
+    log_epoch_row(l->file, r->step, r->epoch, r->train_loss, r->train_accuracy, l->lr, r->test_loss, r->test_accuracy);
 }
 
 /* The trainer runs on its own thread while this one draws; afterwards the
@@ -634,6 +716,10 @@ static int train_on_dashboard(const train_options *o, run_setup *run, const char
     }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    if (o->sample_grid && !diverged) {
+        int rc_grid = write_sample_grid(t, o->sample_grid, progress);
+        rc = rc ? rc : rc_grid;
+    }
     if (o->json)
         write_json(run->model, &run->spec, t, seconds, stopped);
     nn_session_free(s);
