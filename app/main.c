@@ -39,6 +39,7 @@ static const command commands[] = {
     {"train", cmd_train},
     {"gradcheck", cmd_gradcheck},
     {"bench", cmd_bench},
+    {"search", cmd_search},
 };
 
 static const command *find(const char *name)

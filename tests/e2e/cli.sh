@@ -96,6 +96,57 @@ PY
 checks=$((checks + 1))
 expect_exit 2 "$nnlab" bench --batches 0
 
+# --- search --------------------------------------------------------------------------
+expect_exit 0 "$nnlab" search --help && expect_in "$tmp/out" "one at a time with 2"
+expect_exit 2 "$nnlab" search && expect_in "$tmp/err" "no search space"
+expect_exit 2 "$nnlab" search --grid 'lr=banana' && expect_in "$tmp/err" "'lr=banana': lr: 'banana' is not a number"
+expect_exit 2 "$nnlab" search --grid 'lr=0.1,,0.2' && expect_in "$tmp/err" "empty value"
+expect_exit 2 "$nnlab" search --grid 'wibble=1,2' && expect_in "$tmp/err" "unknown hyperparameter 'wibble'"
+expect_exit 2 "$nnlab" search --grid 'lr' && expect_in "$tmp/err" "expected key=values"
+expect_exit 2 "$nnlab" search --random 5 'lr=0.1..0.01:log' && expect_in "$tmp/err" "empty range"
+expect_exit 2 "$nnlab" search --random 5 'lr=0.1..0.1' && expect_in "$tmp/err" "empty range"
+expect_exit 2 "$nnlab" search --grid 'lr=1e-3..1e-1:log' && expect_in "$tmp/err" "ranges need --random"
+expect_exit 2 "$nnlab" search --random 0 'lr=1e-3..1e-1' && expect_in "$tmp/err" "--random"
+expect_exit 2 "$nnlab" search --grid 'lr=0.1,0.2' --lr 0.3 && expect_in "$tmp/err" "both set"
+expect_exit 2 "$nnlab" search --grid 'model=mlp,no-such-model' && expect_in "$tmp/err" "no model 'no-such-model'"
+expect_exit 2 "$nnlab" search --grid 'lr=0.1,0.2' --halving --keep 2 && expect_in "$tmp/err" "--keep"
+
+# A tiny grid; its best trial's figures are exactly those of train with its options.
+if "$nnlab" search --grid 'lr=0.05,0.5 batch=32,64' --model linear --epochs 1 --json >"$tmp/search.json" 2>"$tmp/search.err"; then
+	python3 - "$tmp/search.json" >"$tmp/best.args" <<'PY' || fail "search --json"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["mode"] == "grid" and len(d["trials"]) == 4, d
+assert [t["params"] for t in d["trials"]] == [{"lr": 0.05, "batch": 32}, {"lr": 0.05, "batch": 64},
+                                             {"lr": 0.5, "batch": 32}, {"lr": 0.5, "batch": 64}]
+for t in d["trials"]:
+    assert t["state"] == "done" and t["epochs"] == 1 and 0 < t["test_accuracy"] <= 1, t
+    assert len(t["test_accuracy_per_epoch"]) == 1
+best = max(d["trials"], key=lambda t: t["test_accuracy"])
+assert d["best"]["trial"] == best["trial"] and d["best"]["test_accuracy"] == best["test_accuracy"]
+cmd = d["best"]["command"].split()
+assert cmd[:2] == ["nnlab", "train"], cmd
+print(d["best"]["test_accuracy"])
+print(" ".join(cmd[2:]))
+PY
+	checks=$((checks + 1))
+	want=$(sed -n 1p "$tmp/best.args")
+	read -ra args <<<"$(sed -n 2p "$tmp/best.args")"
+	if "$nnlab" train --no-tui --json "${args[@]}" >"$tmp/best.json" 2>/dev/null; then
+		got=$(json_field "$tmp/best.json" test_accuracy)
+		[[ $got == "$want" ]] || fail "search best $want but train with its options gave $got"
+	else
+		fail "train with the best trial's options"
+	fi
+	checks=$((checks + 1))
+else
+	fail "search exited $?: $(head -c 300 "$tmp/search.err")"
+fi
+"$nnlab" search --random 3 'lr=1e-3..1:log' --halving --model linear --epochs 2 >"$tmp/halving.out" 2>&1 ||
+	fail "search --halving exited $?"
+expect_in "$tmp/halving.out" "successive halving: 3 trials to epoch 1, 1 trial to epoch 2"
+expect_in "$tmp/halving.out" "cut after 1 epoch"
+
 # --- training: json, determinism, accuracy ------------------------------------------------
 run_json() { # run_json OUT ARGS...
 	local out=$1
