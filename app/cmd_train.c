@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "data.h"
 #include "json.h"
+#include "plot.h"
 #include "trainer.h"
 
 static const char train_help[] =
@@ -25,6 +26,8 @@ static const char train_help[] =
     "  --model NAME|FILE     preset (linear, mlp, mlp-tanh) or a spec file (default mlp)\n"
     "  --data DIR            directory with the four IDX files (default data/mnist-small)\n"
     "  --log FILE.csv        write one row per step and one per epoch\n"
+    "  --plot FILE.png       draw the loss and accuracy curves (per step and per\n"
+    "                        epoch, train and test) when training ends\n"
     "  --json                print the final figures as one JSON object on stdout\n"
     "                        (progress then goes to stderr)\n"
     "  --no-tui, --no-gui    plain progress lines (the dashboard and pad are not built yet)\n"
@@ -36,7 +39,8 @@ static const char train_help[] =
     "  nnlab train --model mlp --epochs 10\n"
     "  nnlab train --model linear --optimizer sgd --lr 0.1 --batch 32\n"
     "  nnlab train --model my-net.spec --data data/fashion --schedule cosine --json\n"
-    "  nnlab train --model mlp --log run.csv --seed 7\n";
+    "  nnlab train --model mlp --log run.csv --seed 7\n"
+    "  nnlab train --model mlp --epochs 5 --plot curves.png\n";
 
 static volatile sig_atomic_t interrupted;
 
@@ -61,6 +65,7 @@ typedef struct train_options {
     const char *model;
     const char *data;
     const char *log;
+    const char *plot;
     int json;
     cli_hparams hparams;
 } train_options;
@@ -85,6 +90,10 @@ static int parse_options(int argc, char **argv, train_options *o)
             if (r < 0)
                 return EXIT_USAGE;
             o->log = value;
+        } else if ((r = cli_option(argc, argv, &i, "plot", &value))) {
+            if (r < 0)
+                return EXIT_USAGE;
+            o->plot = value;
         } else if (!strcmp(argv[i], "--json")) {
             o->json = 1;
         } else if (!strcmp(argv[i], "--no-tui") || !strcmp(argv[i], "--no-gui")) {
@@ -123,6 +132,60 @@ static void draw_progress(FILE *out, const nn_trainer *t, const nn_step_info *s,
             s->epoch + 1, t->hp.epochs, fill, "########################", width - fill, "", 100 * frac, loss,
             100 * acc, s->lr, rate, elapsed);
     fflush(out);
+}
+
+/* Per-step figures kept for --plot. */
+typedef struct step_series {
+    long n, cap;
+    float *loss, *accuracy;
+} step_series;
+
+static int step_series_add(step_series *s, const nn_step_info *info)
+{
+    if (s->n == s->cap) {
+        long cap = s->cap ? 2 * s->cap : 1024;
+        float *loss = realloc(s->loss, (size_t)cap * sizeof *loss);
+        if (loss)
+            s->loss = loss;
+        float *accuracy = realloc(s->accuracy, (size_t)cap * sizeof *accuracy);
+        if (accuracy)
+            s->accuracy = accuracy;
+        if (!loss || !accuracy)
+            return -1;
+        s->cap = cap;
+    }
+    s->loss[s->n] = info->loss;
+    s->accuracy[s->n] = info->accuracy;
+    s->n++;
+    return 0;
+}
+
+static int write_plot(const train_options *o, const nn_trainer *t, const step_series *steps,
+                      const epoch_record *hist, int epochs_done)
+{
+    double *cols = malloc((size_t)(4 * epochs_done + 1) * sizeof *cols);
+    if (!cols) {
+        cli_error("out of memory");
+        return EXIT_RUNTIME;
+    }
+    for (int e = 0; e < epochs_done; e++) {
+        cols[e] = hist[e].train_loss;
+        cols[epochs_done + e] = hist[e].train_accuracy;
+        cols[2 * epochs_done + e] = hist[e].test_loss;
+        cols[3 * epochs_done + e] = hist[e].test_accuracy;
+    }
+    char title[512];
+    snprintf(title, sizeof title, "%s on %s: %s lr=%g batch=%d, seed %llu", o->model,
+             o->data ? o->data : "data/mnist-small", nn_optimizer_name(t->hp.optimizer), t->hp.lr, t->hp.batch,
+             (unsigned long long)t->hp.seed);
+    plot_run run = {.title = title, .steps_per_epoch = (int)t->steps_per_epoch, .n_steps = steps->n,
+                    .step_loss = steps->loss, .step_accuracy = steps->accuracy, .n_epochs = epochs_done,
+                    .train_loss = cols, .train_accuracy = cols + epochs_done, .test_loss = cols + 2 * epochs_done,
+                    .test_accuracy = cols + 3 * epochs_done};
+    nn_error err;
+    int rc = plot_training_png(o->plot, &run, &err) ? cli_report(&err) : 0;
+    free(cols);
+    return rc;
 }
 
 static void write_json(const train_options *o, const nn_spec *spec, const nn_trainer *t, const epoch_record *hist,
@@ -227,11 +290,17 @@ int cmd_train(int argc, char **argv)
 
     double start = now_seconds(), last_draw = 0, epoch_start = start;
     int epochs_done = 0;
+    step_series steps = {0};
     while (!nn_trainer_done(&t) && !interrupted) {
         nn_step_info s;
         nn_trainer_step(&t, &s);
         if (log)
             fprintf(log, "step,%ld,%d,%.9g,%.9g,%.9g,,\n", s.step, s.epoch + 1, s.loss, s.accuracy, s.lr);
+        if (o.plot && step_series_add(&steps, &s)) {
+            cli_error("out of memory");
+            rc = EXIT_RUNTIME;
+            break;
+        }
         if (s.bad_loss || s.bad_tensor >= 0) {
             if (live)
                 fputs("\r\033[K", progress);
@@ -275,6 +344,12 @@ int cmd_train(int argc, char **argv)
         fprintf(progress, "Interrupted at epoch %d, step %ld.\n", t.epoch + 1, t.step);
         rc = EXIT_INTERRUPTED;
     }
+    if (o.plot && steps.n > 0) {
+        int prc = write_plot(&o, &t, &steps, hist, epochs_done);
+        rc = rc ? rc : prc;
+    }
+    free(steps.loss);
+    free(steps.accuracy);
     if (o.json)
         write_json(&o, &spec, &t, hist, epochs_done, now_seconds() - start, interrupted);
     free(hist);

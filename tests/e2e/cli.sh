@@ -176,6 +176,12 @@ checks=$((checks + 1))
 [[ $(grep -c '^step,' "$tmp/run.csv") == 125 ]] || fail "--log: expected 125 step rows (8000/64)"
 [[ $(grep -c '^epoch,' "$tmp/run.csv") == 1 ]] || fail "--log: expected 1 epoch row"
 
+checks=$((checks + 1))
+"$nnlab" train --no-tui --model linear --epochs 2 --plot "$tmp/run.png" >/dev/null 2>&1 || fail "train --plot"
+[[ $(head -c 8 "$tmp/run.png" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] || fail "--plot: not a PNG file"
+expect_exit 1 "$nnlab" train --no-tui --model linear --epochs 1 --plot "$tmp/no/such/dir/run.png" &&
+	expect_in "$tmp/err" "$tmp/no/such/dir/run.png"
+
 # The figures the presets promise (seed 1, preset defaults).
 for want in "linear 0.90" "mlp 0.955" "mlp-tanh 0.93"; do
 	read -r model floor <<<"$want"
