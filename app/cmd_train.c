@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "cli.h"
 #include "commands.h"
 #include "data.h"
@@ -24,8 +25,16 @@ static const char train_help[] =
     "\n"
     "Options:\n"
     "  --model NAME|FILE     preset (linear, mlp, mlp-tanh) or a spec file (default mlp)\n"
-    "  --data DIR            directory with the four IDX files (default data/mnist-small)\n"
-    "  --log FILE.csv        write one row per step and one per epoch\n"
+    "  --data DIR            directory with the four IDX files (default data/mnist-small,\n"
+    "                        or with --resume the one recorded in the model file)\n"
+    "  --save FILE           save the model file (weights, optimiser and random\n"
+    "                        state, history) at the end, and on Ctrl-C\n"
+    "  --resume FILE         continue the run saved in FILE exactly: the model and\n"
+    "                        hyperparameters come from it (options given here\n"
+    "                        override them) and --epochs counts all epochs, so\n"
+    "                        --epochs 4 after a 2-epoch run trains 2 more\n"
+    "  --log FILE.csv        write one row per step and one per epoch (appended\n"
+    "                        to with --resume)\n"
     "  --plot FILE.png       draw the loss and accuracy curves (per step and per\n"
     "                        epoch, train and test) when training ends\n"
     "  --json                print the final figures as one JSON object on stdout\n"
@@ -40,7 +49,14 @@ static const char train_help[] =
     "  nnlab train --model linear --optimizer sgd --lr 0.1 --batch 32\n"
     "  nnlab train --model my-net.spec --data data/fashion --schedule cosine --json\n"
     "  nnlab train --model mlp --log run.csv --seed 7\n"
-    "  nnlab train --model mlp --epochs 5 --plot curves.png\n";
+    "  nnlab train --model mlp --epochs 5 --plot curves.png\n"
+    "  nnlab train --model mlp --epochs 5 --save mlp.nnl\n"
+    "  nnlab train --resume mlp.nnl --epochs 10 --save mlp.nnl\n"
+    "\n"
+    "A run stopped with Ctrl-C and resumed continues bit for bit. A run that ended\n"
+    "and is extended with a larger --epochs matches one that ran that long from the\n"
+    "start when the learning rate does not depend on the total (constant\n"
+    "schedule); cosine and step schedules span each run's own --epochs.\n";
 
 static volatile sig_atomic_t interrupted;
 
@@ -57,15 +73,13 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-typedef struct epoch_record {
-    double train_loss, train_accuracy, test_loss, test_accuracy, seconds;
-} epoch_record;
-
 typedef struct train_options {
     const char *model;
     const char *data;
     const char *log;
     const char *plot;
+    const char *save;
+    const char *resume;
     int json;
     cli_hparams hparams;
 } train_options;
@@ -94,6 +108,14 @@ static int parse_options(int argc, char **argv, train_options *o)
             if (r < 0)
                 return EXIT_USAGE;
             o->plot = value;
+        } else if ((r = cli_option(argc, argv, &i, "save", &value))) {
+            if (r < 0)
+                return EXIT_USAGE;
+            o->save = value;
+        } else if ((r = cli_option(argc, argv, &i, "resume", &value))) {
+            if (r < 0)
+                return EXIT_USAGE;
+            o->resume = value;
         } else if (!strcmp(argv[i], "--json")) {
             o->json = 1;
         } else if (!strcmp(argv[i], "--no-tui") || !strcmp(argv[i], "--no-gui")) {
@@ -160,51 +182,54 @@ static int step_series_add(step_series *s, const nn_step_info *info)
     return 0;
 }
 
-static int write_plot(const train_options *o, const nn_trainer *t, const step_series *steps,
-                      const epoch_record *hist, int epochs_done)
+/* The curves of this run: its steps, and the epochs it trained (a resumed
+ * run's earlier epochs have no step figures here, so they are left out). */
+static int write_plot(const char *path, const char *model, const char *data, const nn_trainer *t,
+                      const step_series *steps, int first_epoch)
 {
-    double *cols = malloc((size_t)(4 * epochs_done + 1) * sizeof *cols);
+    int epochs = t->n_history - first_epoch;
+    double *cols = malloc((size_t)(4 * epochs + 1) * sizeof *cols);
     if (!cols) {
         cli_error("out of memory");
         return EXIT_RUNTIME;
     }
-    for (int e = 0; e < epochs_done; e++) {
-        cols[e] = hist[e].train_loss;
-        cols[epochs_done + e] = hist[e].train_accuracy;
-        cols[2 * epochs_done + e] = hist[e].test_loss;
-        cols[3 * epochs_done + e] = hist[e].test_accuracy;
+    for (int e = 0; e < epochs; e++) {
+        const nn_epoch_record *r = &t->history[first_epoch + e];
+        cols[e] = r->train_loss;
+        cols[epochs + e] = r->train_accuracy;
+        cols[2 * epochs + e] = r->test_loss;
+        cols[3 * epochs + e] = r->test_accuracy;
     }
     char title[512];
-    snprintf(title, sizeof title, "%s on %s: %s lr=%g batch=%d, seed %llu", o->model,
-             o->data ? o->data : "data/mnist-small", nn_optimizer_name(t->hp.optimizer), t->hp.lr, t->hp.batch,
-             (unsigned long long)t->hp.seed);
+    snprintf(title, sizeof title, "%.100s on %.200s: %s lr=%g batch=%d, seed %llu%s", model, data,
+             nn_optimizer_name(t->hp.optimizer), t->hp.lr, t->hp.batch, (unsigned long long)t->hp.seed,
+             first_epoch ? " (resumed: this run's epochs)" : "");
     plot_run run = {.title = title, .steps_per_epoch = (int)t->steps_per_epoch, .n_steps = steps->n,
-                    .step_loss = steps->loss, .step_accuracy = steps->accuracy, .n_epochs = epochs_done,
-                    .train_loss = cols, .train_accuracy = cols + epochs_done, .test_loss = cols + 2 * epochs_done,
-                    .test_accuracy = cols + 3 * epochs_done};
+                    .step_loss = steps->loss, .step_accuracy = steps->accuracy, .n_epochs = epochs,
+                    .train_loss = cols, .train_accuracy = cols + epochs, .test_loss = cols + 2 * epochs,
+                    .test_accuracy = cols + 3 * epochs};
     nn_error err;
-    int rc = plot_training_png(o->plot, &run, &err) ? cli_report(&err) : 0;
+    int rc = plot_training_png(path, &run, &err) ? cli_report(&err) : 0;
     free(cols);
     return rc;
 }
 
-static void write_json(const train_options *o, const nn_spec *spec, const nn_trainer *t, const epoch_record *hist,
-                       int epochs_done, double seconds, int stopped)
+static void write_json(const char *model, const nn_spec *spec, const nn_trainer *t, double seconds, int stopped)
 {
     json_writer j;
     json_init(&j, stdout);
     json_object_begin(&j, NULL);
-    json_string(&j, "model", o->model);
+    json_string(&j, "model", model);
     json_string(&j, "spec", spec->source);
     json_int(&j, "params", (long long)t->graph.param_count);
-    json_int(&j, "epochs", epochs_done);
+    json_int(&j, "epochs", t->n_history);
     json_int(&j, "seed", (long long)t->hp.seed);
     json_int(&j, "batch", t->hp.batch);
     json_string(&j, "optimizer", nn_optimizer_name(t->hp.optimizer));
     json_number(&j, "lr", t->hp.lr);
     json_int(&j, "threads", t->hp.threads);
     json_int(&j, "steps", t->step);
-    const epoch_record *last = epochs_done ? &hist[epochs_done - 1] : NULL;
+    const nn_epoch_record *last = t->n_history ? &t->history[t->n_history - 1] : NULL;
     json_number(&j, "train_loss", last ? last->train_loss : NAN);
     json_number(&j, "train_accuracy", last ? last->train_accuracy : NAN);
     json_number(&j, "test_loss", last ? last->test_loss : NAN);
@@ -214,14 +239,15 @@ static void write_json(const train_options *o, const nn_spec *spec, const nn_tra
     json_number(&j, "seconds", seconds);
     json_bool(&j, "interrupted", stopped);
     json_array_begin(&j, "history");
-    for (int e = 0; e < epochs_done; e++) {
+    for (int e = 0; e < t->n_history; e++) {
+        const nn_epoch_record *r = &t->history[e];
         json_object_begin(&j, NULL);
         json_int(&j, "epoch", e + 1);
-        json_number(&j, "train_loss", hist[e].train_loss);
-        json_number(&j, "train_accuracy", hist[e].train_accuracy);
-        json_number(&j, "test_loss", hist[e].test_loss);
-        json_number(&j, "test_accuracy", hist[e].test_accuracy);
-        json_number(&j, "seconds", hist[e].seconds);
+        json_number(&j, "train_loss", r->train_loss);
+        json_number(&j, "train_accuracy", r->train_accuracy);
+        json_number(&j, "test_loss", r->test_loss);
+        json_number(&j, "test_accuracy", r->test_accuracy);
+        json_number(&j, "seconds", r->seconds);
         json_object_end(&j);
     }
     json_array_end(&j);
@@ -229,58 +255,172 @@ static void write_json(const train_options *o, const nn_spec *spec, const nn_tra
     json_finish(&j);
 }
 
+/* What a run starts from: a fresh model, or a model file to resume. */
+typedef struct run_setup {
+    nn_spec spec;
+    nn_hparams hp;
+    char model[128];        /* name for messages and --json */
+    int resuming;
+    nn_checkpoint ck;       /* the model file, while resuming */
+} run_setup;
+
+/* Load --resume's file, check --model against it and apply the training
+ * options over its hyperparameters. */
+static int setup_resume(const train_options *o, run_setup *r)
+{
+    nn_error err;
+    if (nn_checkpoint_load(&r->ck, o->resume, &err))
+        return cli_report(&err);
+    r->resuming = 1;
+    int rc = 0;
+    if (o->model) {
+        nn_spec named;
+        nn_hparams unused;
+        cli_hparams none = {0};
+        if ((rc = cli_load_model(o->model, &none, &named, &unused)))
+            return rc;
+        int same = !strcmp(named.text, r->ck.spec.text);
+        nn_spec_free(&named);
+        if (!same) {
+            cli_error("--model %s is not the model stored in %s (leave out --model to resume it)", o->model,
+                      o->resume);
+            return EXIT_USAGE;
+        }
+    }
+    r->hp = r->ck.hp;
+    for (int k = 0; k < o->hparams.n; k++) {
+        const char *key = o->hparams.key[k];
+        if (!strcmp(key, "seed") || !strcmp(key, "init")) {
+            cli_error("--%s cannot change a resumed run: its weights and random state come from %s", key,
+                      o->resume);
+            return EXIT_USAGE;
+        }
+        if (nn_hparams_set(&r->hp, key, o->hparams.value[k], &err)) {
+            cli_error("--%s: %s", key, err.msg);
+            return EXIT_USAGE;
+        }
+    }
+    const char *source = r->ck.spec_source[0] ? r->ck.spec_source : r->ck.path;
+    if (nn_spec_parse(&r->spec, r->ck.spec.text, source, &err))
+        return cli_report(&err);
+    snprintf(r->model, sizeof r->model, "%s", r->ck.model[0] ? r->ck.model : o->resume);
+    return 0;
+}
+
+static int setup_run(const train_options *o, run_setup *r)
+{
+    memset(r, 0, sizeof *r);
+    if (o->resume)
+        return setup_resume(o, r);
+    snprintf(r->model, sizeof r->model, "%s", o->model ? o->model : "mlp");
+    return cli_load_model(r->model, &o->hparams, &r->spec, &r->hp);
+}
+
+static FILE *open_log(const char *path, int append)
+{
+    FILE *log = fopen(path, append ? "a" : "w");
+    if (!log) {
+        cli_error("%s: cannot write log: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (ftell(log) <= 0)
+        fputs("kind,step,epoch,loss,accuracy,lr,test_loss,test_accuracy\n", log);
+    return log;
+}
+
+static void print_start(FILE *progress, const run_setup *r, const nn_trainer *t, const char *data,
+                        const nn_dataset *train, const nn_dataset *test)
+{
+    const nn_hparams *hp = &t->hp;
+    if (nn_trainer_done(t)) {
+        fprintf(progress, "%s has trained %d epoch%s already, and --epochs %d counts them all: nothing to train "
+                "(a larger --epochs trains more).\n", r->ck.path, t->n_history, t->n_history == 1 ? "" : "s",
+                hp->epochs);
+        return;
+    }
+    if (r->resuming)
+        fprintf(progress, "Resuming %s from %s at epoch %d/%d, step %ld (%zu parameters) on %s: %zu train / %zu "
+                "test images\n", r->model, r->ck.path, t->epoch + 1, hp->epochs, t->step, t->graph.param_count, data,
+                train->count, test->count);
+    else
+        fprintf(progress, "Training %s (%zu parameters) on %s: %zu train / %zu test images\n", r->model,
+                t->graph.param_count, data, train->count, test->count);
+    fprintf(progress, "  %s lr=%g batch=%d, %d epoch%s, seed %llu, %d thread%s\n", nn_optimizer_name(hp->optimizer),
+            hp->lr, hp->batch, hp->epochs, hp->epochs == 1 ? "" : "s", (unsigned long long)hp->seed, hp->threads,
+            hp->threads == 1 ? "" : "s");
+}
+
+/* Evaluate the epoch that just ended, record it and print its line. */
+static int finish_epoch(nn_trainer *t, const nn_dataset *test, FILE *progress, int live, double epoch_start,
+                        double start)
+{
+    nn_epoch_record r;
+    nn_trainer_epoch_stats(t, &r.train_loss, &r.train_accuracy);
+    nn_eval ev;
+    nn_trainer_evaluate(t, test, &ev);
+    r.test_loss = ev.loss;
+    r.test_accuracy = ev.accuracy;
+    r.seconds = now_seconds() - epoch_start;
+    nn_error err;
+    if (nn_trainer_record_epoch(t, &r, &err))
+        return cli_report(&err);
+    char rate[32];
+    format_rate(nn_trainer_samples_per_sec(t), rate, sizeof rate);
+    fprintf(progress, "%sepoch %*d/%d  train loss %.4f  acc %.2f%%  |  test loss %.4f  acc %.2f%%  |  %s samples/s  %.1fs\n",
+            live ? "\r\033[K" : "", t->hp.epochs >= 10 ? 2 : 1, t->n_history, t->hp.epochs, r.train_loss,
+            100 * r.train_accuracy, r.test_loss, 100 * r.test_accuracy, rate, now_seconds() - start);
+    fflush(progress);
+    return 0;
+}
+
 int cmd_train(int argc, char **argv)
 {
-    train_options o = {.model = "mlp"};
+    train_options o = {0};
     int rc = parse_options(argc, argv, &o);
     if (rc)
         return rc;
+    run_setup run;
+    if ((rc = setup_run(&o, &run))) {
+        nn_spec_free(&run.spec);
+        nn_checkpoint_free(&run.ck);
+        return rc;
+    }
     char data_dir[4096];
     if (o.data)
         snprintf(data_dir, sizeof data_dir, "%s", o.data);
+    else if (run.resuming && run.ck.dataset[0])
+        snprintf(data_dir, sizeof data_dir, "%s", run.ck.dataset);
     else
         cli_default_data(data_dir, sizeof data_dir);
 
-    nn_spec spec;
-    nn_hparams hp;
-    if ((rc = cli_load_model(o.model, &o.hparams, &spec, &hp)))
-        return rc;
+    nn_hparams *hp = &run.hp;
     nn_error err;
     nn_dataset train, test;
-    if (nn_dataset_load_dir(data_dir, &train, &test, &err)) {
-        nn_spec_free(&spec);
-        return cli_report(&err);
-    }
-    hp.threads = nn_set_threads(hp.threads);
     nn_trainer t;
-    if (nn_trainer_init(&t, &spec, &hp, &train, &err)) {
+    FILE *log = NULL;
+    if (nn_dataset_load_dir(data_dir, &train, &test, &err)) {
+        rc = cli_report(&err);
+        if (run.resuming && !o.data)
+            fprintf(stderr, "(%s is the data directory recorded in %s; use --data DIR for another)\n", data_dir,
+                    o.resume);
+        goto out_setup;
+    }
+    hp->threads = nn_set_threads(hp->threads);
+    if (run.resuming ? nn_checkpoint_resume(&t, &run.ck, hp, &train, &err)
+                     : nn_trainer_init(&t, &run.spec, hp, &train, &err)) {
         rc = cli_report(&err);
         goto out_data;
     }
-    FILE *log = NULL;
-    if (o.log) {
-        log = fopen(o.log, "w");
-        if (!log) {
-            cli_error("%s: cannot write log: %s", o.log, strerror(errno));
-            rc = EXIT_RUNTIME;
-            goto out_trainer;
-        }
-        fputs("kind,step,epoch,loss,accuracy,lr,test_loss,test_accuracy\n", log);
-    }
-    epoch_record *hist = calloc((size_t)hp.epochs, sizeof *hist);
-    if (!hist) {
-        cli_error("out of memory");
+    snprintf(t.dataset, sizeof t.dataset, "%.*s", (int)sizeof t.dataset - 1, data_dir);
+    t.test_count = test.count;
+    if (o.log && !(log = open_log(o.log, run.resuming))) {
         rc = EXIT_RUNTIME;
-        goto out_log;
+        goto out_trainer;
     }
 
     FILE *progress = o.json ? stderr : stdout;
     int live = isatty(fileno(progress));
-    fprintf(progress, "Training %s (%zu parameters) on %s: %zu train / %zu test images\n"
-            "  %s lr=%g batch=%d, %d epoch%s, seed %llu, %d thread%s\n",
-            o.model, t.graph.param_count, o.data ? o.data : "data/mnist-small", train.count, test.count,
-            nn_optimizer_name(hp.optimizer), hp.lr, hp.batch, hp.epochs, hp.epochs == 1 ? "" : "s",
-            (unsigned long long)hp.seed, hp.threads, hp.threads == 1 ? "" : "s");
+    print_start(progress, &run, &t, o.data ? o.data : run.resuming ? data_dir : "data/mnist-small", &train, &test);
 
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
@@ -289,7 +429,7 @@ int cmd_train(int argc, char **argv)
     sigaction(SIGTERM, &sa, &old_term);
 
     double start = now_seconds(), last_draw = 0, epoch_start = start;
-    int epochs_done = 0;
+    int diverged = 0, first_epoch = t.n_history;
     step_series steps = {0};
     while (!nn_trainer_done(&t) && !interrupted) {
         nn_step_info s;
@@ -306,8 +446,9 @@ int cmd_train(int argc, char **argv)
                 fputs("\r\033[K", progress);
             cli_error("training diverged at step %ld (epoch %d): %s is %s; try a smaller --lr (now %g)", s.step,
                       s.epoch + 1, s.bad_tensor >= 0 ? nn_graph_param_node(&t.graph, s.bad_tensor)->name : "the loss",
-                      "NaN or infinite", hp.lr);
+                      "NaN or infinite", hp->lr);
             rc = EXIT_RUNTIME;
+            diverged = 1;
             break;
         }
         double now = now_seconds();
@@ -317,43 +458,43 @@ int cmd_train(int argc, char **argv)
         }
         if (!s.epoch_done)
             continue;
-        epoch_record *r = &hist[epochs_done];
-        nn_trainer_epoch_stats(&t, &r->train_loss, &r->train_accuracy);
-        nn_eval ev;
-        nn_trainer_evaluate(&t, &test, &ev);
-        r->test_loss = ev.loss;
-        r->test_accuracy = ev.accuracy;
-        r->seconds = now_seconds() - epoch_start;
+        if ((rc = finish_epoch(&t, &test, progress, live, epoch_start, start)))
+            break;
         epoch_start = now_seconds();
-        epochs_done++;
-        char rate[32];
-        format_rate(nn_trainer_samples_per_sec(&t), rate, sizeof rate);
-        fprintf(progress, "%sepoch %*d/%d  train loss %.4f  acc %.2f%%  |  test loss %.4f  acc %.2f%%  |  %s samples/s  %.1fs\n",
-                live ? "\r\033[K" : "", hp.epochs >= 10 ? 2 : 1, epochs_done, hp.epochs, r->train_loss,
-                100 * r->train_accuracy, r->test_loss, 100 * r->test_accuracy, rate, now_seconds() - start);
-        fflush(progress);
+        const nn_epoch_record *r = &t.history[t.n_history - 1];
         if (log)
-            fprintf(log, "epoch,%ld,%d,%.9g,%.9g,%.9g,%.9g,%.9g\n", t.step, epochs_done, r->train_loss,
+            fprintf(log, "epoch,%ld,%d,%.9g,%.9g,%.9g,%.9g,%.9g\n", t.step, t.n_history, r->train_loss,
                     r->train_accuracy, s.lr, r->test_loss, r->test_accuracy);
     }
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
     if (interrupted) {
         if (live)
             fputs("\r\033[K", progress);
         fprintf(progress, "Interrupted at epoch %d, step %ld.\n", t.epoch + 1, t.step);
         rc = EXIT_INTERRUPTED;
     }
+    if (o.save && diverged) {
+        fprintf(progress, "Not saving %s: the weights are no longer finite.\n", o.save);
+    } else if (o.save) {
+        if (nn_checkpoint_save(&t, &run.spec, o.save, &err)) {
+            cli_report(&err);
+            rc = EXIT_RUNTIME;
+        } else {
+            fprintf(progress, "Saved %s (%d epoch%s done, step %ld).\n", o.save, t.n_history,
+                    t.n_history == 1 ? "" : "s", t.step);
+        }
+    }
+    /* Restored only now, so a second Ctrl-C cannot cut the save short. */
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
     if (o.plot && steps.n > 0) {
-        int prc = write_plot(&o, &t, &steps, hist, epochs_done);
+        int prc = write_plot(o.plot, run.model, o.data ? o.data : run.resuming ? data_dir : "data/mnist-small", &t,
+                             &steps, first_epoch);
         rc = rc ? rc : prc;
     }
     free(steps.loss);
     free(steps.accuracy);
     if (o.json)
-        write_json(&o, &spec, &t, hist, epochs_done, now_seconds() - start, interrupted);
-    free(hist);
-out_log:
+        write_json(run.model, &run.spec, &t, now_seconds() - start, interrupted);
     if (log && fclose(log) != 0) {
         cli_error("%s: error writing log: %s", o.log, strerror(errno));
         rc = rc ? rc : EXIT_RUNTIME;
@@ -363,6 +504,8 @@ out_trainer:
 out_data:
     nn_dataset_free(&train);
     nn_dataset_free(&test);
-    nn_spec_free(&spec);
+out_setup:
+    nn_spec_free(&run.spec);
+    nn_checkpoint_free(&run.ck);
     return rc;
 }

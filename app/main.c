@@ -16,15 +16,21 @@ static const char main_help[] =
     "\n"
     "Commands:\n"
     "  train        train a model and report loss and accuracy per epoch\n"
+    "  eval MODEL   test loss, accuracy, per-class accuracy, confusion matrix\n"
+    "  info MODEL   architecture, parameters and training record of a model file\n"
     "  gradcheck    check every op's gradient against central differences\n"
     "  bench        training and inference speed per preset against the sgemm ceiling\n"
     "  help CMD     help for a command (same as nnlab CMD --help)\n"
     "\n"
     "Examples:\n"
-    "  nnlab                                  the demo\n"
-    "  nnlab train --model mlp --epochs 10    train the 784-128-10 MLP\n"
-    "  nnlab train --model linear --json      figures as JSON for scripts\n"
-    "  nnlab gradcheck --model mlp-tanh       verify backprop\n"
+    "  nnlab                                     the demo\n"
+    "  nnlab train --model mlp --epochs 10       train the 784-128-10 MLP\n"
+    "  nnlab train --model linear --json         figures as JSON for scripts\n"
+    "  nnlab train --epochs 5 --save mlp.nnl     keep the trained model\n"
+    "  nnlab train --resume mlp.nnl --epochs 10  continue it to 10 epochs\n"
+    "  nnlab eval mlp.nnl                        its test figures and confusion matrix\n"
+    "  nnlab info mlp.nnl                        its layers and training record\n"
+    "  nnlab gradcheck --model mlp-tanh          verify backprop\n"
     "\n"
     "Models are presets in assets/models/ (linear, mlp, mlp-tanh) or spec files\n"
     "in the same format. Exit status: 0 success, 1 runtime failure, 2 bad usage\n"
@@ -37,6 +43,8 @@ typedef struct command {
 
 static const command commands[] = {
     {"train", cmd_train},
+    {"eval", cmd_eval},
+    {"info", cmd_info},
     {"gradcheck", cmd_gradcheck},
     {"bench", cmd_bench},
     {"search", cmd_search},

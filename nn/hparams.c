@@ -172,20 +172,34 @@ int nn_hparams_set(nn_hparams *hp, const char *key, const char *value, nn_error 
     return rc;
 }
 
+/* The shortest decimal form that nn_hparams_set reads back as the same
+ * float, so a model file's hyperparameters restore bit for bit. */
+static const char *format_float(float v, char *buf, size_t len)
+{
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(buf, len, "%.*g", digits, (double)v);
+        if ((float)strtod(buf, NULL) == v)
+            break;
+    }
+    return buf;
+}
+
 char *nn_hparams_format(const nn_hparams *hp, char *buf, size_t len)
 {
-    /* %.9g round-trips a float exactly; dropout < 0 (keep each layer's own
-     * rate) is left out, since it is the default and not a settable value. */
-    int at = snprintf(buf, len,
-                      "epochs=%d batch=%d optimizer=%s lr=%.9g momentum=%.9g nesterov=%d beta1=%.9g "
-                      "beta2=%.9g alpha=%.9g eps=%.9g weight_decay=%.9g l1=%.9g schedule=%s lr_step=%d "
-                      "lr_gamma=%.9g init=%s augment=%d seed=%llu threads=%d",
-                      hp->epochs, hp->batch, nn_optimizer_name(hp->optimizer), hp->lr, hp->momentum,
-                      hp->nesterov, hp->beta1, hp->beta2, hp->alpha, hp->eps, hp->weight_decay, hp->l1,
-                      nn_schedule_name(hp->schedule), hp->lr_step, hp->lr_gamma, nn_init_name(hp->init),
-                      hp->augment, (unsigned long long)hp->seed, hp->threads);
-    if (hp->dropout >= 0 && at > 0 && (size_t)at < len)
-        snprintf(buf + at, len - (size_t)at, " dropout=%.9g", hp->dropout);
+    char f[10][24], dropout[40] = "";
+    if (hp->dropout >= 0)
+        snprintf(dropout, sizeof dropout, " dropout=%s", format_float(hp->dropout, f[9], sizeof f[9]));
+    snprintf(buf, len,
+             "epochs=%d batch=%d optimizer=%s lr=%s momentum=%s nesterov=%d beta1=%s beta2=%s "
+             "alpha=%s eps=%s weight_decay=%s l1=%s%s schedule=%s lr_step=%d lr_gamma=%s "
+             "init=%s augment=%d seed=%llu threads=%d",
+             hp->epochs, hp->batch, nn_optimizer_name(hp->optimizer), format_float(hp->lr, f[0], sizeof f[0]),
+             format_float(hp->momentum, f[1], sizeof f[1]), hp->nesterov, format_float(hp->beta1, f[2], sizeof f[2]),
+             format_float(hp->beta2, f[3], sizeof f[3]), format_float(hp->alpha, f[4], sizeof f[4]),
+             format_float(hp->eps, f[5], sizeof f[5]), format_float(hp->weight_decay, f[6], sizeof f[6]),
+             format_float(hp->l1, f[7], sizeof f[7]), dropout, nn_schedule_name(hp->schedule), hp->lr_step,
+             format_float(hp->lr_gamma, f[8], sizeof f[8]), nn_init_name(hp->init), hp->augment,
+             (unsigned long long)hp->seed, hp->threads);
     return buf;
 }
 

@@ -50,7 +50,9 @@ void nn_hparams_defaults(nn_hparams *hp);
 int nn_hparams_set(nn_hparams *hp, const char *key, const char *value, nn_error *err);
 /* 1 if key names a hyperparameter. */
 int nn_hparams_known(const char *key);
-/* Write every hyperparameter as "key=value key=value ..."; returns buf. */
+/* Write every hyperparameter as "key=value key=value ..." (dropout only when
+ * set), each number in the shortest form that nn_hparams_set reads back
+ * exactly; returns buf. */
 char *nn_hparams_format(const nn_hparams *hp, char *buf, size_t len);
 
 const char *nn_optimizer_name(int optimizer);

@@ -82,6 +82,7 @@ void nn_trainer_free(nn_trainer *t)
     free(t->labels);
     free(t->scratch);
     free(t->shifts);
+    free(t->history);
     memset(t, 0, sizeof *t);
 }
 
@@ -239,4 +240,18 @@ double nn_trainer_samples_per_sec(const nn_trainer *t)
 {
     double samples = (double)t->step > 0 ? (double)t->epoch * t->train->count + (double)t->pos : 0;
     return t->train_seconds > 0 ? samples / t->train_seconds : 0;
+}
+
+int nn_trainer_record_epoch(nn_trainer *t, const nn_epoch_record *r, nn_error *err)
+{
+    if (t->n_history == t->cap_history) {
+        int cap = t->cap_history ? 2 * t->cap_history : 16;
+        nn_epoch_record *h = realloc(t->history, (size_t)cap * sizeof *h);
+        if (!h)
+            return nn_error_set(err, NN_ERUNTIME, "trainer: out of memory for the epoch history");
+        t->history = h;
+        t->cap_history = cap;
+    }
+    t->history[t->n_history++] = *r;
+    return NN_OK;
 }

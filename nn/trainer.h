@@ -42,6 +42,13 @@ typedef struct nn_eval {
 
 #define NN_EVAL_MAX_CLASSES 16
 
+/* One finished epoch, as model files keep it. */
+typedef struct nn_epoch_record {
+    double train_loss, train_accuracy;  /* means over the epoch */
+    double test_loss, test_accuracy;    /* evaluation after it */
+    double seconds;                     /* wall time of the epoch, evaluation included */
+} nn_epoch_record;
+
 typedef struct nn_trainer {
     nn_hparams hp;              /* live: a caller may change lr, momentum... */
     nn_graph graph;
@@ -61,6 +68,11 @@ typedef struct nn_trainer {
     /* running sums for the current epoch */
     double epoch_loss;
     long epoch_seen, epoch_correct;
+    /* provenance and history, for model files (nn_checkpoint_save) */
+    char dataset[512];          /* data directory, set by the caller */
+    size_t test_count;          /* test images evaluated per epoch, set by the caller */
+    nn_epoch_record *history;   /* n_history finished epochs, oldest first */
+    int n_history, cap_history;
 } nn_trainer;
 
 /* Build the model of spec with hp and prepare training on train. */
@@ -75,6 +87,8 @@ int nn_trainer_done(const nn_trainer *t);
 void nn_trainer_epoch_stats(const nn_trainer *t, double *loss, double *accuracy);
 /* Evaluate the model (dropout off) on a dataset. */
 void nn_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, nn_eval *out);
+/* Append a finished epoch to the history that model files keep. */
+int nn_trainer_record_epoch(nn_trainer *t, const nn_epoch_record *r, nn_error *err);
 /* Samples per second of training time so far. */
 double nn_trainer_samples_per_sec(const nn_trainer *t);
 /* Use this many BLAS threads (0: one per core); returns the number set. */

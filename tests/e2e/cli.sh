@@ -182,6 +182,108 @@ checks=$((checks + 1))
 expect_exit 1 "$nnlab" train --no-tui --model linear --epochs 1 --plot "$tmp/no/such/dir/run.png" &&
 	expect_in "$tmp/err" "$tmp/no/such/dir/run.png"
 
+# --- model files: save, resume, eval, info --------------------------------------------------
+# Keras' initial_epoch: --epochs 4 in one run, or 2 then --resume to 4 in total, give the same
+# figures (a constant schedule, since cosine spans each run's own --epochs).
+strip_times='
+import json, sys
+def strip(path):
+    d = json.load(open(path))
+    for k in ["seconds", "samples_per_sec", "train_seconds"]:
+        d.pop(k)
+    for e in d["history"]:
+        e.pop("seconds")
+    return d
+'
+run_json "$tmp/four.json" --model mlp --schedule constant --epochs 4 || fail "train --epochs 4 exited $?"
+run_json "$tmp/two.json" --model mlp --schedule constant --epochs 2 --save "$tmp/two.nnl" ||
+	fail "train --save exited $?"
+expect_in "$tmp/progress" "Saved $tmp/two.nnl (2 epochs done, step 250)"
+"$nnlab" train --no-tui --json --threads 1 --resume "$tmp/two.nnl" --epochs 4 --save "$tmp/four.nnl" \
+	>"$tmp/resumed.json" 2>"$tmp/progress" || fail "train --resume exited $?"
+expect_in "$tmp/progress" "Resuming mlp from $tmp/two.nnl at epoch 3/4, step 250"
+python3 -c "$strip_times"'
+a, b = strip(sys.argv[1]), strip(sys.argv[2])
+assert a == b, (a, b)
+assert a["epochs"] == 4 and a["steps"] == 500 and len(a["history"]) == 4
+' "$tmp/four.json" "$tmp/resumed.json" || fail "--epochs 4 and --epochs 2 + --resume --epochs 4 differ"
+checks=$((checks + 1))
+
+# eval reports what train reported for the same weights
+expect_exit 0 "$nnlab" eval "$tmp/four.nnl" --json
+python3 - "$tmp/out" "$tmp/resumed.json" <<'PY' || fail "eval --json"
+import json, sys
+e, t = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert 0 <= e["accuracy"] <= 1
+assert e["accuracy"] == t["test_accuracy"], (e["accuracy"], t["test_accuracy"])
+assert e["loss"] == t["test_loss"], (e["loss"], t["test_loss"])
+assert len(e["per_class_accuracy"]) == 10
+c = e["confusion"]
+assert len(c) == 10 and all(len(row) == 10 for row in c)
+assert sum(map(sum, c)) == e["count"] == 2000
+assert abs(sum(c[i][i] for i in range(10)) / 2000 - e["accuracy"]) < 1e-12
+for i in range(10):
+    assert abs(e["per_class_accuracy"][i] - c[i][i] / sum(c[i])) < 1e-9
+PY
+checks=$((checks + 1))
+expect_exit 0 "$nnlab" eval "$tmp/four.nnl" && expect_in "$tmp/out" "Confusion matrix (rows: true class"
+expect_exit 0 "$nnlab" eval "$tmp/four.nnl" --data "$root/data/mnist-small" && expect_in "$tmp/out" "accuracy"
+expect_exit 0 "$nnlab" eval --help && expect_in "$tmp/out" "Examples:"
+expect_exit 0 "$nnlab" info --help && expect_in "$tmp/out" "Examples:"
+expect_exit 0 "$nnlab" info "$tmp/four.nnl" && expect_in "$tmp/out" "format 1.0"
+expect_in "$tmp/out" "dense1           128                100480"
+expect_in "$tmp/out" "total                               101770"
+expect_in "$tmp/out" "optimizer=momentum lr=0.1"
+expect_in "$tmp/out" "4 (step 500), resumable"
+expect_exit 0 "$nnlab" info "$tmp/four.nnl" --json
+python3 - "$tmp/out" "$tmp/resumed.json" "$tmp/four.nnl" <<'PY' || fail "info --json"
+import json, os, sys
+i, t = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert i["params"] == 101770 and i["format_version"] == "1.0" and i["model"] == "mlp"
+assert i["size"] == os.path.getsize(sys.argv[3])
+assert [l["params"] for l in i["layers"]] == [0, 100480, 0, 1290, 0]
+assert i["training"]["epochs"] == 4 and i["training"]["test_accuracy"] == t["test_accuracy"]
+assert i["hparams"]["optimizer"] == "momentum" and i["hparams"]["epochs"] == 4
+PY
+checks=$((checks + 1))
+
+# damaged and wrong model files: exit 2 with the file, the offset and what was wrong
+head -c 1000 "$tmp/four.nnl" >"$tmp/cut.nnl"
+expect_exit 2 "$nnlab" info "$tmp/cut.nnl" && expect_in "$tmp/err" "$tmp/cut.nnl: offset "
+expect_in "$tmp/err" "truncated in"
+python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[len(d) // 2] ^= 8
+open(sys.argv[2], "wb").write(d)' "$tmp/four.nnl" "$tmp/flipped.nnl"
+expect_exit 2 "$nnlab" eval "$tmp/flipped.nnl" && expect_in "$tmp/err" "checksum mismatch"
+expect_exit 2 "$nnlab" train --resume "$tmp/flipped.nnl" && expect_in "$tmp/err" "$tmp/flipped.nnl"
+expect_exit 2 "$nnlab" info "$root/assets/models/mlp.spec" && expect_in "$tmp/err" "not an nnlab model file"
+expect_exit 2 "$nnlab" eval && expect_in "$tmp/err" "which model?"
+expect_exit 2 "$nnlab" eval "$tmp/nothing.nnl" && expect_in "$tmp/err" "No such file"
+expect_exit 2 "$nnlab" train --resume "$tmp/two.nnl" --model linear && expect_in "$tmp/err" "is not the model stored"
+expect_exit 2 "$nnlab" train --resume "$tmp/two.nnl" --seed 5 && expect_in "$tmp/err" "--seed cannot change"
+expect_exit 1 "$nnlab" train --model linear --epochs 1 --save "$tmp/no/such/dir/m.nnl" &&
+	expect_in "$tmp/err" "$tmp/no/such/dir/m.nnl: cannot save the model"
+
+# Ctrl-C with --save saves where it stopped; resuming continues exactly (cosine schedule included).
+"$nnlab" train --no-tui --json --threads 1 --model mlp --epochs 12 --save "$tmp/int.nnl" \
+	>"$tmp/int.json" 2>"$tmp/int.progress" &
+pid=$!
+for _ in $(seq 200); do grep -q "epoch  1/12" "$tmp/int.progress" && break; sleep 0.05; done
+kill -INT "$pid"
+wait "$pid"
+code=$?
+checks=$((checks + 1))
+[[ $code == 130 || $code == 0 ]] || fail "train interrupted with --save exited $code"
+[[ -f $tmp/int.nnl ]] || fail "Ctrl-C did not save $tmp/int.nnl"
+"$nnlab" train --no-tui --json --threads 1 --resume "$tmp/int.nnl" >"$tmp/int2.json" 2>/dev/null ||
+	fail "resuming after Ctrl-C exited $?"
+run_json "$tmp/twelve.json" --model mlp --epochs 12 || fail "train --epochs 12 exited $?"
+python3 -c "$strip_times"'
+a, b = strip(sys.argv[1]), strip(sys.argv[2])
+assert a == b, (a, b)
+' "$tmp/twelve.json" "$tmp/int2.json" || fail "an interrupted and resumed run differs from an uninterrupted one"
+checks=$((checks + 1))
+echo "Ctrl-C: $(grep -o 'Interrupted at [^.]*' "$tmp/int.progress" || echo 'the run ended first'); resumed: same figures"
+
 # The figures the presets promise (seed 1, preset defaults).
 for want in "linear 0.90" "mlp 0.955" "mlp-tanh 0.93"; do
 	read -r model floor <<<"$want"

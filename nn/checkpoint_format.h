@@ -1,0 +1,81 @@
+/* The layout of a model file, shared by the writer and the reader.
+ *
+ *   offset  size  field
+ *   0       8     magic "NNLAB\0MF"
+ *   8       2     major format version (u16): a reader rejects a newer one
+ *   10      2     minor format version (u16): newer minors only add sections
+ *                 or append fields at the end of a section, which a reader skips
+ *   12      ...   sections: tag (4 ASCII bytes), payload length (u64), payload
+ *
+ *   SPEC  the spec text (UTF-8, no NUL)
+ *   HPAR  the hyperparameters as "key=value ..." text (nn_hparams_format)
+ *   PARM  u32 count; per tensor: name, u32 ndim, u32 dim[ndim], f32 value[]
+ *   OPTM  u64 step count t; u32 count; per tensor: name, u64 n, u8 flags,
+ *         f32 m[n] if flags & 1, f32 v[n] if flags & 2 (a moment left out is zero)
+ *   RNGS  u32 count; per stream: name, u64 state[4]
+ *   TRAN  u32 epoch, u64 step, u64 pos, u64 train count n, u32 order[n],
+ *         f64 epoch loss sum, u64 epoch samples, u64 epoch correct, f64 train seconds
+ *   META  u32 count; per entry: key, value (text; unknown keys are ignored)
+ *   HIST  u32 count; per epoch: f64 train loss, train accuracy, test loss,
+ *         test accuracy, seconds
+ *   END   u32 CRC-32 (zlib's) of every byte of the file before it; the last section
+ *
+ * Every integer and float is little-endian; a name or text field inside a
+ * section is a u32 length and the bytes.  SPEC, HPAR, PARM and END are
+ * required, the others optional (a file without OPTM, RNGS and TRAN can be
+ * evaluated but not resumed); each appears at most once. */
+#ifndef NN_CHECKPOINT_FORMAT_H
+#define NN_CHECKPOINT_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <zlib.h>
+
+#include "trainer.h"
+
+#define NN_CKPT_MAGIC "NNLAB\0MF"
+#define NN_CKPT_MAGIC_LEN 8
+#define NN_CKPT_HEADER_LEN 12
+#define NN_CKPT_SECTION_HEADER_LEN 12 /* tag and length */
+
+#define NN_CKPT_SPEC "SPEC"
+#define NN_CKPT_HPAR "HPAR"
+#define NN_CKPT_PARM "PARM"
+#define NN_CKPT_OPTM "OPTM"
+#define NN_CKPT_RNGS "RNGS"
+#define NN_CKPT_TRAN "TRAN"
+#define NN_CKPT_META "META"
+#define NN_CKPT_HIST "HIST"
+#define NN_CKPT_END "END "
+
+/* Bounds a reader enforces before trusting a count. */
+#define NN_CKPT_MAX_TEXT (1u << 20)   /* spec and hyperparameter text */
+#define NN_CKPT_MAX_META 256          /* metadata entries */
+
+/* The trainer's random streams and the names files give them.  A stream
+ * added here is simply missing from older files, and keeps its seeding. */
+static const struct {
+    const char *name;
+    size_t offset; /* of its nn_rng in nn_trainer */
+} nn_checkpoint_streams[] = {
+    {"shuffle", offsetof(nn_trainer, shuffle_rng)},
+    {"augment", offsetof(nn_trainer, augment_rng)},
+    {"dropout", offsetof(nn_trainer, graph.rng)},
+};
+#define NN_CKPT_STREAMS ((int)(sizeof nn_checkpoint_streams / sizeof nn_checkpoint_streams[0]))
+
+/* zlib's CRC-32 of n bytes, in pieces that fit its length type. */
+static inline uint32_t nn_checkpoint_crc(const unsigned char *data, size_t n)
+{
+    uLong crc = crc32(0L, Z_NULL, 0);
+    while (n > 0) {
+        uInt piece = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        crc = crc32(crc, data, piece);
+        data += piece;
+        n -= piece;
+    }
+    return (uint32_t)crc;
+}
+
+#endif
