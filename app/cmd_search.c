@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "cli.h"
 #include "commands.h"
 #include "data.h"
@@ -49,6 +50,8 @@ static const char search_help[] =
     "  --model NAME|FILE     preset or spec file (default mlp), unless searched\n"
     "  --data DIR            data directory (default data/mnist-small)\n"
     "  --json                every trial's parameters and figures as one JSON object\n"
+    "  --save-best FILE      save the best trial's trained model (a model file, as\n"
+    "                        train --save writes; kept even on Ctrl-C)\n"
     "  --no-tui, --no-gui    plain progress lines\n"
     "  -h, --help            this help\n"
     "\n"
@@ -62,7 +65,8 @@ static const char search_help[] =
     "  nnlab search --grid 'lr=0.01,0.03,0.1 batch=32,64' --model mlp --epochs 3\n"
     "  nnlab search --random 20 lr=1e-4..1e-1:log weight-decay=1e-6..1e-3:log --epochs 5\n"
     "  nnlab search --random 27 --halving --epochs 9 'lr=1e-3..0.3:log optimizer=sgd,momentum,adam'\n"
-    "  nnlab search --grid 'model=mlp,linear lr=0.05,0.1' --json > results.json\n";
+    "  nnlab search --grid 'model=mlp,linear lr=0.05,0.1' --json > results.json\n"
+    "  nnlab search --grid 'lr=0.05,0.1,0.2' --epochs 5 --save-best best.nnl\n";
 
 static volatile sig_atomic_t interrupted;
 
@@ -90,6 +94,7 @@ static long cores(void)
 typedef struct search_options {
     const char *model;
     const char *data;
+    const char *save_best;
     char space[4096];
     int random;          /* trials, 0 for a grid */
     int grid;
@@ -147,6 +152,10 @@ static int parse_options(int argc, char **argv, search_options *o)
             if (r < 0)
                 return EXIT_USAGE;
             o->data = value;
+        } else if ((r = cli_option(argc, argv, &i, "save-best", &value))) {
+            if (r < 0)
+                return EXIT_USAGE;
+            o->save_best = value;
         } else if ((r = cli_option(argc, argv, &i, "grid", &value))) {
             if (r < 0 || append_space(o, value))
                 return EXIT_USAGE;
@@ -596,11 +605,22 @@ int cmd_search(int argc, char **argv)
     } else {
         fprintf(out, "\nNo trial finished.\n");
     }
+    if (o.save_best && best >= 0) {
+        int id;
+        nn_trainer *bt = nn_search_best_trainer(search, &id);
+        snprintf(bt->dataset, sizeof bt->dataset, "%.*s", (int)sizeof bt->dataset - 1, data_dir);
+        bt->test_count = test.count;
+        if (nn_checkpoint_save(bt, trials[id].spec, o.save_best, &err)) {
+            rc = cli_report(&err);
+        } else {
+            fprintf(out, "Saved trial %d to %s.\n", id + 1, o.save_best);
+        }
+    }
     if (o.json)
         write_json(&o, trials, n, best, jobs, threads, seconds);
     if (interrupted)
         rc = EXIT_INTERRUPTED;
-    else if (best < 0)
+    else if (best < 0 || rc)
         rc = EXIT_RUNTIME;
 out_signals:
     sigaction(SIGINT, &old_int, NULL);

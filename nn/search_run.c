@@ -249,6 +249,13 @@ static void run_trial(nn_search *s, int id, int target)
         nn_trainer_epoch_stats(tr, &train_loss, &train_accuracy);
         nn_eval ev;
         nn_trainer_evaluate(tr, s->test, &ev);
+        /* The trainer's own history, which a saved model file keeps. */
+        nn_epoch_record rec = {train_loss, train_accuracy, ev.loss, ev.accuracy, now_seconds() - start};
+        nn_error err;
+        if (nn_trainer_record_epoch(tr, &rec, &err)) {
+            fail(s, id, err.msg);
+            return;
+        }
         pthread_mutex_lock(&s->lock);
         t->step = info.step;
         t->epoch = tr->epoch;

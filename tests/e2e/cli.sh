@@ -142,6 +142,15 @@ PY
 else
 	fail "search exited $?: $(head -c 300 "$tmp/search.err")"
 fi
+"$nnlab" search --grid 'lr=0.05,0.5' --model linear --epochs 1 --save-best "$tmp/best.nnl" --json >"$tmp/sb.json" 2>/dev/null ||
+	fail "search --save-best exited $?"
+expect_exit 0 "$nnlab" eval "$tmp/best.nnl" --json
+python3 - "$tmp/sb.json" "$tmp/out" <<'PY' || fail "search --save-best: eval differs from the search's best"
+import json, sys
+s, e = (json.load(open(p)) for p in sys.argv[1:3])
+assert e["accuracy"] == s["best"]["test_accuracy"], (e["accuracy"], s["best"])
+PY
+checks=$((checks + 1))
 "$nnlab" search --random 3 'lr=1e-3..1:log' --halving --model linear --epochs 2 >"$tmp/halving.out" 2>&1 ||
 	fail "search --halving exited $?"
 expect_in "$tmp/halving.out" "successive halving: 3 trials to epoch 1, 1 trial to epoch 2"
