@@ -133,6 +133,28 @@ int cli_load_model(const char *name, const cli_hparams *opts, nn_spec *spec, nn_
     return 0;
 }
 
+int cli_load_model_file(const char *path, const char *data, nn_checkpoint *ck, nn_dataset *train, nn_dataset *test,
+                        char *dir, size_t len)
+{
+    nn_error err;
+    if (nn_checkpoint_load(ck, path, &err))
+        return cli_report(&err);
+    if (data)
+        snprintf(dir, len, "%s", data);
+    else if (ck->dataset[0])
+        snprintf(dir, len, "%s", ck->dataset);
+    else
+        cli_default_data(dir, len);
+    if (nn_dataset_load_dir(dir, train, test, &err)) {
+        int rc = cli_report(&err);
+        if (!data && ck->dataset[0])
+            fprintf(stderr, "(%s is the data directory recorded in %s; use --data DIR for another)\n", dir, path);
+        nn_checkpoint_free(ck);
+        return rc;
+    }
+    return 0;
+}
+
 const char cli_hparams_help[] =
     "Training options (override the model's own `train` line):\n"
     "  --epochs N            passes over the training set (default 10)\n"

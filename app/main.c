@@ -48,6 +48,8 @@ static const command commands[] = {
     {"gradcheck", cmd_gradcheck},
     {"bench", cmd_bench},
     {"search", cmd_search},
+    {"prune", cmd_prune},
+    {"quantize", cmd_quantize},
 };
 
 static const command *find(const char *name)

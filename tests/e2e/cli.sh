@@ -156,6 +156,56 @@ checks=$((checks + 1))
 expect_in "$tmp/halving.out" "successive halving: 3 trials to epoch 1, 1 trial to epoch 2"
 expect_in "$tmp/halving.out" "cut after 1 epoch"
 
+# --- prune and quantize -----------------------------------------------------------------
+"$nnlab" train --no-tui --model mlp --epochs 2 --threads 1 --save "$tmp/small.nnl" >/dev/null 2>&1 || fail "train --save for prune"
+expect_exit 0 "$nnlab" prune --help && expect_in "$tmp/out" "Examples:"
+expect_exit 0 "$nnlab" quantize --help && expect_in "$tmp/out" "int8"
+expect_exit 2 "$nnlab" prune "$tmp/small.nnl" -o "$tmp/p.nnl" && expect_in "$tmp/err" "--sparsity"
+expect_exit 2 "$nnlab" prune "$tmp/small.nnl" --sparsity 1.5 -o "$tmp/p.nnl" && expect_in "$tmp/err" "'1.5' is not a fraction"
+expect_exit 2 "$nnlab" prune "$tmp/small.nnl" --sparsity 0.5 && expect_in "$tmp/err" "-o OUT"
+expect_exit 2 "$nnlab" prune "$root/assets/models/mlp.spec" --sparsity 0.5 -o "$tmp/p.nnl" &&
+	expect_in "$tmp/err" "not an nnlab model file"
+expect_exit 2 "$nnlab" quantize "$root/data/mnist-small/t10k-labels-idx1-ubyte.gz" -o "$tmp/q.nnl" &&
+	expect_in "$tmp/err" "not an nnlab model file"
+expect_exit 2 "$nnlab" quantize "$tmp/small.nnl" && expect_in "$tmp/err" "-o OUT"
+expect_exit 2 "$nnlab" quantize "$tmp/small.nnl" -o "$tmp/q.nnl" --calibrate 0 && expect_in "$tmp/err" "--calibrate"
+expect_exit 0 "$nnlab" prune "$tmp/small.nnl" --sparsity 0.9 --finetune 1 -o "$tmp/p.nnl" --json
+python3 - "$tmp/out" "$tmp/p.nnl" <<'PY' || fail "prune --json"
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+assert abs(d["sparsity"] - 0.9) < 1e-4 and d["pruned"] == round(0.9 * d["weights"]), d
+assert d["size_after"] == os.path.getsize(sys.argv[2])
+assert d["size_dense"] >= 3 * d["size_after"] and d["size_before"] > d["size_dense"], d
+assert 0 < d["accuracy_after"] <= 1 and d["accuracy_pruned"] <= d["accuracy_before"]
+PY
+checks=$((checks + 1))
+cp "$tmp/out" "$tmp/p.json"
+expect_exit 0 "$nnlab" eval "$tmp/p.nnl" --json
+python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["accuracy"]; b=json.load(open(sys.argv[2]))["accuracy_after"]; assert a == b, (a, b)' \
+	"$tmp/out" "$tmp/p.json" || fail "eval of a pruned file differs from prune's figure"
+checks=$((checks + 1))
+expect_exit 0 "$nnlab" info "$tmp/p.nnl" && expect_in "$tmp/out" "format 1.1"
+expect_exit 0 "$nnlab" quantize "$tmp/small.nnl" -o "$tmp/q.nnl" --json
+cp "$tmp/out" "$tmp/q.json"
+python3 - "$tmp/q.json" "$tmp/q.nnl" <<'PY' || fail "quantize --json"
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+assert d["int8_layers"] == 2 and d["size_after"] == os.path.getsize(sys.argv[2])
+assert d["size_dense"] >= 3.5 * d["size_after"], d
+assert abs(d["accuracy_after"] - d["accuracy_before"]) <= 0.01, d
+assert d["float_samples_per_sec_batch1"] > 0 and d["int8_samples_per_sec_batch1"] > 0
+PY
+checks=$((checks + 1))
+expect_exit 0 "$nnlab" eval "$tmp/q.nnl" --json
+python3 - "$tmp/out" "$tmp/q.json" <<'PY' || fail "eval of an int8 file"
+import json, sys
+e, q = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert e["int8"] is True and e["accuracy"] == q["accuracy_after"], (e["accuracy"], q["accuracy_after"])
+PY
+checks=$((checks + 1))
+expect_exit 2 "$nnlab" quantize "$tmp/q.nnl" -o "$tmp/qq.nnl" && expect_in "$tmp/err" "already an int8 model"
+expect_exit 2 "$nnlab" prune "$tmp/q.nnl" --sparsity 0.5 -o "$tmp/qp.nnl" && expect_in "$tmp/err" "is an int8 model"
+
 # --- training: json, determinism, accuracy ------------------------------------------------
 run_json() { # run_json OUT ARGS...
 	local out=$1

@@ -1,0 +1,384 @@
+/* int8 quantisation: per-channel weight scales, calibrated input scales,
+ * and the int8 forward pass of dense and convolution layers. */
+#include "quant.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+#include "ops.h"
+
+static size_t round_up(size_t n, size_t to)
+{
+    return (n + to - 1) / to * to;
+}
+
+static void *aligned(size_t bytes)
+{
+    return aligned_alloc(NN_QUANT_ALIGN, round_up(bytes ? bytes : 1, NN_QUANT_ALIGN));
+}
+
+int32_t nn_dot_i8(const int8_t *a, const int8_t *b, int n)
+{
+#if defined(__AVX2__)
+    /* maddubs multiplies unsigned by signed bytes: |a| times b with a's
+     * sign moved onto b.  Pairs sum to at most 2 * 127 * 128, inside int16. */
+    __m256i acc = _mm256_setzero_si256();
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int i = 0; i < n; i += 32) {
+        __m256i va = _mm256_load_si256((const __m256i *)(const void *)(a + i));
+        __m256i vb = _mm256_load_si256((const __m256i *)(const void *)(b + i));
+        __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(va, va), _mm256_sign_epi8(vb, va));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, ones));
+    }
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
+#else
+    /* Widening multiply-adds that GCC turns into pmaddwd. */
+    int32_t sum = 0;
+#pragma omp simd reduction(+ : sum)
+    for (int i = 0; i < n; i++)
+        sum += (int16_t)a[i] * (int16_t)b[i];
+    return sum;
+#endif
+}
+
+#if defined(__AVX2__)
+/* |a| and b with a's sign, so maddubs (unsigned x signed) gives a * b. */
+static inline __m256i mul_pairs(__m256i a, __m256i b)
+{
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a)),
+                             _mm256_set1_epi16(1));
+}
+#endif
+
+void nn_dot_rows_i8(const int8_t *w, int rows, int k_pad, const int8_t *x, int32_t *out)
+{
+    int r = 0;
+#if defined(__AVX2__)
+    /* Four rows share each load of x; their sums are reduced together. */
+    for (; r + 4 <= rows; r += 4) {
+        const int8_t *w0 = w + (size_t)r * (size_t)k_pad;
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+        for (int i = 0; i < k_pad; i += 32) {
+            __m256i xv = _mm256_load_si256((const __m256i *)(const void *)(x + i));
+            a0 = _mm256_add_epi32(a0, mul_pairs(xv, _mm256_load_si256((const __m256i *)(const void *)(w0 + i))));
+            a1 = _mm256_add_epi32(
+                a1, mul_pairs(xv, _mm256_load_si256((const __m256i *)(const void *)(w0 + k_pad + i))));
+            a2 = _mm256_add_epi32(
+                a2, mul_pairs(xv, _mm256_load_si256((const __m256i *)(const void *)(w0 + 2 * (size_t)k_pad + i))));
+            a3 = _mm256_add_epi32(
+                a3, mul_pairs(xv, _mm256_load_si256((const __m256i *)(const void *)(w0 + 3 * (size_t)k_pad + i))));
+        }
+        __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+        __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        _mm_storeu_si128((__m128i *)(void *)(out + r), sum);
+    }
+#endif
+    for (; r < rows; r++)
+        out[r] = nn_dot_i8(w + (size_t)r * (size_t)k_pad, x, k_pad);
+}
+
+void nn_quantize_i8(const float *x, size_t n, float scale, int8_t *out)
+{
+    float inv = scale > 0 ? 1.0f / scale : 0.0f;
+    size_t i = 0;
+#if defined(__AVX2__)
+    /* cvtps rounds to nearest even, as lrintf does; packs saturate. */
+    const __m256 k = _mm256_set1_ps(inv), hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-127.0f);
+    for (; i + 32 <= n; i += 32) {
+        __m256i v[4];
+        for (int j = 0; j < 4; j++) {
+            __m256 f = _mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * (size_t)j), k);
+            v[j] = _mm256_cvtps_epi32(_mm256_max_ps(_mm256_min_ps(f, hi), lo));
+        }
+        __m256i w16a = _mm256_packs_epi32(v[0], v[1]), w16b = _mm256_packs_epi32(v[2], v[3]);
+        __m256i b = _mm256_packs_epi16(w16a, w16b);
+        /* packs works within 128-bit lanes: put the 32-bit groups back in order. */
+        b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)(void *)(out + i), b);
+    }
+#endif
+    for (; i < n; i++) {
+        float v = x[i] * inv;
+        v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
+        out[i] = (int8_t)lrintf(v);
+    }
+}
+
+/* ---- building ------------------------------------------------------------ */
+
+static int is_layer(const nn_graph *g, const nn_node *node)
+{
+    return node->op == NN_OP_MATMUL && g->nodes[node->in[1]].op == NN_OP_PARAM;
+}
+
+/* Scratch bytes one sample of this layer needs. */
+static size_t layer_scratch(const nn_graph *g, const nn_quant_layer *l)
+{
+    (void)g;
+    return (size_t)l->k_pad;
+}
+
+int nn_quant_begin(nn_quant *q, const nn_graph *g, nn_error *err)
+{
+    memset(q, 0, sizeof *q);
+    int count = 0;
+    for (int i = 0; i < g->n_nodes; i++)
+        count += is_layer(g, &g->nodes[i]);
+    q->layers = calloc(count ? (size_t)count : 1, sizeof *q->layers);
+    if (!q->layers)
+        return nn_error_set(err, NN_ERUNTIME, "quantise: out of memory");
+    return NN_OK;
+}
+
+int nn_quant_add(nn_quant *q, const nn_graph *g, int param, const int8_t *values, const float *scales, float x_scale,
+                 nn_error *err)
+{
+    int node = -1;
+    for (int i = 0; i < g->n_nodes && node < 0; i++)
+        if (is_layer(g, &g->nodes[i]) && g->nodes[g->nodes[i].in[1]].param_index == param)
+            node = i;
+    const nn_node *w = &g->nodes[g->param_nodes[param]];
+    if (node < 0)
+        return nn_error_set(err, NN_EINPUT, "quantise: %s is not the weight of a dense or convolution layer", w->name);
+    if (!(x_scale > 0) || !isfinite(x_scale))
+        return nn_error_set(err, NN_EINPUT, "quantise: input scale %g of %s is not a positive number", x_scale,
+                            w->name);
+    nn_quant_layer *l = &q->layers[q->n_layers];
+    memset(l, 0, sizeof *l);
+    l->node = node;
+    l->param = param;
+    l->rows = w->dim[0];
+    l->k = (int)(w->size / (size_t)l->rows);
+    l->k_pad = (int)round_up((size_t)l->k, NN_QUANT_ALIGN);
+    l->x_scale = x_scale;
+    l->w = aligned((size_t)l->rows * (size_t)l->k_pad);
+    l->w_scale = malloc((size_t)l->rows * sizeof *l->w_scale);
+    l->out_scale = malloc((size_t)l->rows * sizeof *l->out_scale);
+    if (!l->w || !l->w_scale || !l->out_scale) {
+        free(l->w);
+        free(l->w_scale);
+        free(l->out_scale);
+        return nn_error_set(err, NN_ERUNTIME, "quantise: out of memory");
+    }
+    memset(l->w, 0, (size_t)l->rows * (size_t)l->k_pad);
+    for (int r = 0; r < l->rows; r++) {
+        for (int c = 0; c < l->k; c++) {
+            int8_t v = values[(size_t)r * (size_t)l->k + (size_t)c];
+            l->w[(size_t)r * (size_t)l->k_pad + (size_t)c] = v < -127 ? -127 : v;
+        }
+        if (!(scales[r] >= 0) || !isfinite(scales[r]))
+            return nn_error_set(err, NN_EINPUT, "quantise: scale %g of %s row %d is not a number >= 0", scales[r],
+                                w->name, r);
+        l->w_scale[r] = scales[r];
+        l->out_scale[r] = scales[r] * x_scale;
+    }
+    q->n_layers++;
+    return NN_OK;
+}
+
+int nn_quant_end(nn_quant *q, const nn_graph *g, nn_error *err)
+{
+    size_t bytes = NN_QUANT_ALIGN, rows = 1;
+    for (int i = 0; i < q->n_layers; i++) {
+        size_t b = layer_scratch(g, &q->layers[i]);
+        bytes = b > bytes ? b : bytes;
+        rows = (size_t)q->layers[i].rows > rows ? (size_t)q->layers[i].rows : rows;
+    }
+    free(q->acc);
+    q->acc = malloc(rows * sizeof *q->acc);
+    free(q->xq);
+    q->xq = aligned(bytes);
+    q->xq_size = round_up(bytes, NN_QUANT_ALIGN);
+    if (!q->xq || !q->acc)
+        return nn_error_set(err, NN_ERUNTIME, "quantise: out of memory");
+    return NN_OK;
+}
+
+void nn_quant_free(nn_quant *q)
+{
+    for (int i = 0; i < q->n_layers; i++) {
+        free(q->layers[i].w);
+        free(q->layers[i].w_scale);
+        free(q->layers[i].out_scale);
+    }
+    free(q->acc);
+    free(q->layers);
+    free(q->xq);
+    memset(q, 0, sizeof *q);
+}
+
+const nn_quant_layer *nn_quant_find(const nn_quant *q, int param)
+{
+    for (int i = 0; i < q->n_layers; i++)
+        if (q->layers[i].param == param)
+            return &q->layers[i];
+    return NULL;
+}
+
+void nn_quant_layer_values(const nn_quant_layer *l, int8_t *out)
+{
+    for (int r = 0; r < l->rows; r++)
+        memcpy(out + (size_t)r * (size_t)l->k, l->w + (size_t)r * (size_t)l->k_pad, (size_t)l->k);
+}
+
+/* Symmetric per-row scales and values of a float weight matrix. */
+static void quantise_rows(const float *w, int rows, int k, int8_t *q, float *scales)
+{
+    for (int r = 0; r < rows; r++) {
+        const float *row = w + (size_t)r * (size_t)k;
+        float m = 0;
+        for (int c = 0; c < k; c++)
+            m = fmaxf(m, fabsf(row[c]));
+        scales[r] = m / 127.0f;
+        nn_quantize_i8(row, (size_t)k, scales[r], q + (size_t)r * (size_t)k);
+    }
+}
+
+int nn_quant_build(nn_quant *q, nn_graph *g, const nn_dataset *ds, size_t samples, nn_error *err)
+{
+    /* The largest input magnitude of each layer over the calibration images. */
+    float *peak = calloc((size_t)g->n_nodes, sizeof *peak);
+    int *labels = malloc((size_t)g->max_batch * sizeof *labels);
+    size_t *idx = malloc((size_t)g->max_batch * sizeof *idx);
+    if (!peak || !labels || !idx) {
+        free(peak);
+        free(labels);
+        free(idx);
+        return nn_error_set(err, NN_ERUNTIME, "quantise: out of memory");
+    }
+    int saved = g->training;
+    g->training = 0;
+    nn_node *in = &g->nodes[g->input], *target = &g->nodes[g->target];
+    if (samples > ds->count)
+        samples = ds->count;
+    for (size_t start = 0; start < samples; start += (size_t)g->max_batch) {
+        int n = samples - start < (size_t)g->max_batch ? (int)(samples - start) : g->max_batch;
+        for (int i = 0; i < n; i++)
+            idx[i] = start + (size_t)i;
+        nn_dataset_batch(ds, idx, n, in->value, target->value, labels);
+        nn_graph_forward(g, n);
+        for (int i = 0; i < g->n_nodes; i++) {
+            if (!is_layer(g, &g->nodes[i]))
+                continue;
+            const nn_node *x = &g->nodes[g->nodes[i].in[0]];
+            size_t extent = x->batched ? (size_t)n * x->size : x->size;
+            float m = peak[i];
+            for (size_t e = 0; e < extent; e++)
+                m = fmaxf(m, fabsf(x->value[e]));
+            peak[i] = m;
+        }
+    }
+    g->training = saved;
+    free(labels);
+    free(idx);
+
+    int rc = nn_quant_begin(q, g, err);
+    for (int i = 0; i < g->n_nodes && !rc; i++) {
+        if (!is_layer(g, &g->nodes[i]))
+            continue;
+        const nn_node *w = &g->nodes[g->nodes[i].in[1]];
+        int rows = w->dim[0], k = (int)(w->size / (size_t)rows);
+        int8_t *values = malloc(w->size);
+        float *scales = malloc((size_t)rows * sizeof *scales);
+        if (!values || !scales) {
+            rc = nn_error_set(err, NN_ERUNTIME, "quantise: out of memory");
+        } else {
+            quantise_rows(w->value, rows, k, values, scales);
+            /* An input that was always zero still needs a usable scale. */
+            float x_scale = peak[i] > 0 ? peak[i] / 127.0f : 1.0f / 127.0f;
+            rc = nn_quant_add(q, g, w->param_index, values, scales, x_scale, err);
+        }
+        free(values);
+        free(scales);
+    }
+    free(peak);
+    if (!rc)
+        rc = nn_quant_end(q, g, err);
+    if (rc)
+        nn_quant_free(q);
+    return rc;
+}
+
+/* ---- int8 forward ---------------------------------------------------------- */
+
+/* y[n,M] = x[n,K] W[M,K]^T with x quantised one sample at a time. */
+static void matmul_i8(nn_quant *q, const nn_quant_layer *l, nn_graph *g, nn_node *node, int n)
+{
+    const nn_node *x = &g->nodes[node->in[0]];
+    int8_t *xq = q->xq;
+    memset(xq + l->k, 0, (size_t)(l->k_pad - l->k));
+    int32_t *acc = q->acc;
+    for (int s = 0; s < n; s++) {
+        nn_quantize_i8(x->value + (size_t)s * x->size, (size_t)l->k, l->x_scale, xq);
+        float *y = node->value + (size_t)s * node->size;
+        nn_dot_rows_i8(l->w, l->rows, l->k_pad, xq, acc);
+        for (int r = 0; r < l->rows; r++)
+            y[r] = (float)acc[r] * l->out_scale[r];
+    }
+}
+
+void nn_quant_forward(nn_quant *q, nn_graph *g, int n)
+{
+    g->batch = n;
+    for (int i = 0; i < g->n_nodes; i++) {
+        nn_node *node = &g->nodes[i];
+        if (node->op <= NN_OP_PARAM)
+            continue;
+        const nn_quant_layer *l = NULL;
+        for (int k = 0; k < q->n_layers && !l; k++)
+            if (q->layers[k].node == i)
+                l = &q->layers[k];
+        if (l)
+            matmul_i8(q, l, g, node, n);
+        else
+            nn_ops[node->op].forward(g, node, n);
+    }
+}
+
+void nn_quant_evaluate(nn_quant *q, nn_graph *g, const nn_dataset *ds, nn_eval *out)
+{
+    memset(out, 0, sizeof *out);
+    out->classes = ds->classes < NN_EVAL_MAX_CLASSES ? ds->classes : NN_EVAL_MAX_CLASSES;
+    int saved = g->training;
+    g->training = 0;
+    nn_node *in = &g->nodes[g->input], *target = &g->nodes[g->target];
+    const nn_node *pred = &g->nodes[g->output];
+    size_t idx[1024];
+    int labels[1024];
+    int chunk = g->max_batch < 1024 ? g->max_batch : 1024;
+    double loss = 0;
+    long correct = 0;
+    for (size_t start = 0; start < ds->count; start += (size_t)chunk) {
+        int n = ds->count - start < (size_t)chunk ? (int)(ds->count - start) : chunk;
+        for (int i = 0; i < n; i++)
+            idx[i] = start + (size_t)i;
+        nn_dataset_batch(ds, idx, n, in->value, target->value, labels);
+        nn_quant_forward(q, g, n);
+        loss += (double)nn_graph_loss(g) * n;
+        for (int i = 0; i < n; i++) {
+            int p = nn_vec_argmax(pred->value + (size_t)i * pred->size, (int)pred->size);
+            int y = labels[i];
+            correct += p == y;
+            if (y < out->classes && p < out->classes)
+                out->confusion[y][p]++;
+        }
+    }
+    g->training = saved;
+    out->count = ds->count;
+    out->loss = ds->count ? loss / (double)ds->count : 0;
+    out->accuracy = ds->count ? (double)correct / (double)ds->count : 0;
+    for (int c = 0; c < out->classes; c++) {
+        long total = 0;
+        for (int p = 0; p < out->classes; p++)
+            total += out->confusion[c][p];
+        out->class_accuracy[c] = total ? (double)out->confusion[c][c] / (double)total : 0;
+    }
+}
