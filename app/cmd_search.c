@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "data.h"
 #include "json.h"
+#include "plot.h"
 #include "search.h"
 #include "trainer.h"
 
@@ -50,6 +51,8 @@ static const char search_help[] =
     "  --model NAME|FILE     preset or spec file (default mlp), unless searched\n"
     "  --data DIR            data directory (default data/mnist-small)\n"
     "  --json                every trial's parameters and figures as one JSON object\n"
+    "  --plot FILE.png       test accuracy per epoch of each trial (the best %d),\n"
+    "                        the best trial drawn thick\n"
     "  --save-best FILE      save the best trial's trained model (a model file, as\n"
     "                        train --save writes; kept even on Ctrl-C)\n"
     "  --no-tui, --no-gui    plain progress lines\n"
@@ -95,6 +98,7 @@ typedef struct search_options {
     const char *model;
     const char *data;
     const char *save_best;
+    const char *plot;
     char space[4096];
     int random;          /* trials, 0 for a grid */
     int grid;
@@ -108,7 +112,7 @@ typedef struct search_options {
 
 static void print_help(void)
 {
-    printf(search_help, cores(), cores(), cli_hparams_help);
+    printf(search_help, cores(), PLOT_MAX_SERIES, cores(), cli_hparams_help);
 }
 
 static int append_space(search_options *o, const char *text)
@@ -156,6 +160,10 @@ static int parse_options(int argc, char **argv, search_options *o)
             if (r < 0)
                 return EXIT_USAGE;
             o->save_best = value;
+        } else if ((r = cli_option(argc, argv, &i, "plot", &value))) {
+            if (r < 0)
+                return EXIT_USAGE;
+            o->plot = value;
         } else if ((r = cli_option(argc, argv, &i, "grid", &value))) {
             if (r < 0 || append_space(o, value))
                 return EXIT_USAGE;
@@ -394,6 +402,57 @@ static void write_json(const search_options *o, const nn_trial *trials, int n, i
     json_finish(&j);
 }
 
+/* Test accuracy per epoch of the best PLOT_MAX_SERIES trials. */
+static int write_plot(const search_options *o, const nn_trial *trials, int n, int best)
+{
+    static const uint32_t palette[] = {0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd, 0x8c564b,
+                                       0xe377c2, 0x7f7f7f, 0xbcbd22, 0x17becf, 0x393b79, 0xad494a};
+    int order[PLOT_MAX_SERIES], shown = 0;
+    /* The best first, then by accuracy after their last epoch. */
+    for (int pass = 0; pass < PLOT_MAX_SERIES && pass < n; pass++) {
+        int pick = -1;
+        for (int i = 0; i < n; i++) {
+            int taken = 0;
+            for (int k = 0; k < shown; k++)
+                taken |= order[k] == i;
+            if (taken || trials[i].epoch == 0)
+                continue;
+            double a = trials[i].test_accuracy, b = pick >= 0 ? trials[pick].test_accuracy : -1;
+            if (pick < 0 || i == best || (pick != best && (isnan(b) || a > b)))
+                pick = i;
+        }
+        if (pick < 0)
+            break;
+        order[shown++] = pick;
+    }
+    static double xs[NN_TRIAL_MAX_EPOCHS], ys[PLOT_MAX_SERIES][NN_TRIAL_MAX_EPOCHS];
+    static char labels[PLOT_MAX_SERIES][160];
+    for (int e = 0; e < NN_TRIAL_MAX_EPOCHS; e++)
+        xs[e] = e + 1;
+    plot_chart c = {.title = "Test accuracy per epoch", .x_label = "epoch", .y_label = "test accuracy (%)",
+                    .legend_bottom = 1};
+    for (int k = shown - 1; k >= 0; k--) { /* the best last, so it is drawn on top */
+        const nn_trial *t = &trials[order[k]];
+        char params[128];
+        nn_trial_config_format(&t->config, params, sizeof params);
+        snprintf(labels[k], sizeof labels[k], "%s%d: %s  %.2f%%", order[k] == best ? "best, trial " : "trial ",
+                 t->id + 1, params, 100 * t->test_accuracy);
+        for (int e = 0; e < t->epoch && e < NN_TRIAL_MAX_EPOCHS; e++)
+            ys[k][e] = 100 * t->test_history[e];
+        c.series[c.n_series++] = (plot_series){labels[k], xs, ys[k], t->epoch, palette[k % 12],
+                                               order[k] == best ? 4.0f : 1.5f, 1};
+    }
+    plot_image img;
+    nn_error err;
+    int rc = plot_image_new(&img, 1200, 720, &err);
+    if (!rc) {
+        plot_draw_chart(&img, 0, 0, 1200, 720, &c);
+        rc = plot_image_write_png(&img, o->plot, &err);
+        plot_image_free(&img);
+    }
+    return rc ? cli_report(&err) : 0;
+}
+
 /* ---- setting up the trials ---------------------------------------------- */
 
 typedef struct model_slot {
@@ -615,6 +674,10 @@ int cmd_search(int argc, char **argv)
         } else {
             fprintf(out, "Saved trial %d to %s.\n", id + 1, o.save_best);
         }
+    }
+    if (o.plot) {
+        int prc = write_plot(&o, trials, n, best);
+        rc = rc ? rc : prc;
     }
     if (o.json)
         write_json(&o, trials, n, best, jobs, threads, seconds);

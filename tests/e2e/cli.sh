@@ -155,6 +155,10 @@ checks=$((checks + 1))
 	fail "search --halving exited $?"
 expect_in "$tmp/halving.out" "successive halving: 3 trials to epoch 1, 1 trial to epoch 2"
 expect_in "$tmp/halving.out" "cut after 1 epoch"
+"$nnlab" search --grid 'lr=0.05,0.5' --model linear --epochs 2 --plot "$tmp/search.png" >/dev/null 2>&1 ||
+	fail "search --plot exited $?"
+checks=$((checks + 1))
+[[ $(head -c 8 "$tmp/search.png" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] || fail "search --plot: not a PNG file"
 
 # --- prune and quantize -----------------------------------------------------------------
 "$nnlab" train --no-tui --model mlp --epochs 2 --threads 1 --save "$tmp/small.nnl" >/dev/null 2>&1 || fail "train --save for prune"
