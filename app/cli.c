@@ -116,7 +116,7 @@ int cli_load_model(const char *name, const cli_hparams *opts, nn_spec *spec, nn_
     char path[4096];
     if (cli_model_path(name, path, sizeof path)) {
         cli_error("no model '%s': not a file, and not a preset in %s/assets/models "
-                  "(presets: linear, mlp, mlp-tanh)", name, cli_root());
+                  "(presets: linear, mlp, mlp-tanh, lenet, cnn, lstm, vae)", name, cli_root());
         return EXIT_USAGE;
     }
     nn_error err;

@@ -14,7 +14,9 @@
 #include "commands.h"
 #include "data.h"
 #include "json.h"
+#include "latent.h"
 #include "plot.h"
+#include "png.h"
 #include "trainer.h"
 
 static const char train_help[] =
@@ -24,7 +26,8 @@ static const char train_help[] =
     "after every epoch. Evaluation time is excluded from samples/s.\n"
     "\n"
     "Options:\n"
-    "  --model NAME|FILE     preset (linear, mlp, mlp-tanh) or a spec file (default mlp)\n"
+    "  --model NAME|FILE     preset (linear, mlp, mlp-tanh, lenet, cnn, lstm, vae) or a\n"
+    "                        spec file (default lenet)\n"
     "  --data DIR            directory with the four IDX files (default data/mnist-small,\n"
     "                        or with --resume the one recorded in the model file)\n"
     "  --save FILE           save the model file (weights, optimiser and random\n"
@@ -37,6 +40,8 @@ static const char train_help[] =
     "                        to with --resume)\n"
     "  --plot FILE.png       draw the loss and accuracy curves (per step and per\n"
     "                        epoch, train and test) when training ends\n"
+    "  --sample-grid FILE.png  after training a model with a latent code (vae), decode\n"
+    "                        a 20x20 grid of latent points and write the digits as a PNG\n"
     "  --json                print the final figures as one JSON object on stdout\n"
     "                        (progress then goes to stderr)\n"
     "  --no-tui, --no-gui    plain progress lines (the dashboard and pad are not built yet)\n"
@@ -44,11 +49,16 @@ static const char train_help[] =
     "\n"
     "%s"
     "\n"
+    "A model that reconstructs its input (vae) has no accuracy: its loss is the\n"
+    "negative evidence lower bound per image (reconstruction + KL), in nats.\n"
+    "\n"
     "Examples:\n"
     "  nnlab train --model mlp --epochs 10\n"
     "  nnlab train --model linear --optimizer sgd --lr 0.1 --batch 32\n"
     "  nnlab train --model my-net.spec --data data/fashion --schedule cosine --json\n"
     "  nnlab train --model mlp --log run.csv --seed 7\n"
+    "  nnlab train --model lenet --epochs 15\n"
+    "  nnlab train --model vae --sample-grid vae-grid.png\n"
     "  nnlab train --model mlp --epochs 5 --plot curves.png\n"
     "  nnlab train --model mlp --epochs 5 --save mlp.nnl\n"
     "  nnlab train --resume mlp.nnl --epochs 10 --save mlp.nnl\n"
@@ -78,6 +88,7 @@ typedef struct train_options {
     const char *data;
     const char *log;
     const char *plot;
+    const char *sample_grid;
     const char *save;
     const char *resume;
     int json;
@@ -108,6 +119,10 @@ static int parse_options(int argc, char **argv, train_options *o)
             if (r < 0)
                 return EXIT_USAGE;
             o->plot = value;
+        } else if ((r = cli_option(argc, argv, &i, "sample-grid", &value))) {
+            if (r < 0)
+                return EXIT_USAGE;
+            o->sample_grid = value;
         } else if ((r = cli_option(argc, argv, &i, "save", &value))) {
             if (r < 0)
                 return EXIT_USAGE;
@@ -131,6 +146,16 @@ static int parse_options(int argc, char **argv, train_options *o)
     return 0;
 }
 
+/* A CSV field: the number, or empty when there is none (NaN). */
+static const char *csv_number(double v, char buf[32])
+{
+    if (isnan(v))
+        buf[0] = '\0';
+    else
+        snprintf(buf, 32, "%.9g", v);
+    return buf;
+}
+
 static void format_rate(double rate, char *buf, size_t len)
 {
     if (rate >= 1e6)
@@ -150,9 +175,12 @@ static void draw_progress(FILE *out, const nn_trainer *t, const nn_step_info *s,
     nn_trainer_epoch_stats(t, &loss, &acc);
     char rate[32];
     format_rate(nn_trainer_samples_per_sec(t), rate, sizeof rate);
-    fprintf(out, "\r\033[Kepoch %d/%d [%.*s%*s] %3.0f%%  loss %.4g  acc %.2f%%  lr %.3g  %s samples/s  %.1fs",
+    char acc_text[32] = "";
+    if (!isnan(acc))
+        snprintf(acc_text, sizeof acc_text, "  acc %.2f%%", 100 * acc);
+    fprintf(out, "\r\033[Kepoch %d/%d [%.*s%*s] %3.0f%%  loss %.4g%s  lr %.3g  %s samples/s  %.1fs",
             s->epoch + 1, t->hp.epochs, fill, "########################", width - fill, "", 100 * frac, loss,
-            100 * acc, s->lr, rate, elapsed);
+            acc_text, s->lr, rate, elapsed);
     fflush(out);
 }
 
@@ -255,6 +283,25 @@ static void write_json(const char *model, const nn_spec *spec, const nn_trainer 
     json_finish(&j);
 }
 
+/* The decoder's view of the latent space, as a PNG of 20x20 digits. */
+static int write_sample_grid(nn_trainer *t, const char *path)
+{
+    enum { GRID = 20 };
+    const nn_node *out = &t->graph.nodes[t->graph.output];
+    unsigned char *pixels = malloc(GRID * GRID * out->size);
+    if (!pixels) {
+        cli_error("out of memory for the sample grid");
+        return EXIT_RUNTIME;
+    }
+    nn_error err;
+    int width, height, rc = 0;
+    if (nn_latent_grid(&t->graph, GRID, GRID, t->hp.seed, pixels, &width, &height, &err) ||
+        nn_png_write_gray(path, width, height, pixels, &err))
+        rc = cli_report(&err);
+    free(pixels);
+    return rc;
+}
+
 /* What a run starts from: a fresh model, or a model file to resume. */
 typedef struct run_setup {
     nn_spec spec;
@@ -312,7 +359,7 @@ static int setup_run(const train_options *o, run_setup *r)
     memset(r, 0, sizeof *r);
     if (o->resume)
         return setup_resume(o, r);
-    snprintf(r->model, sizeof r->model, "%s", o->model ? o->model : "mlp");
+    snprintf(r->model, sizeof r->model, "%s", o->model ? o->model : "lenet");
     return cli_load_model(r->model, &o->hparams, &r->spec, &r->hp);
 }
 
@@ -348,6 +395,9 @@ static void print_start(FILE *progress, const run_setup *r, const nn_trainer *t,
     fprintf(progress, "  %s lr=%g batch=%d, %d epoch%s, seed %llu, %d thread%s\n", nn_optimizer_name(hp->optimizer),
             hp->lr, hp->batch, hp->epochs, hp->epochs == 1 ? "" : "s", (unsigned long long)hp->seed, hp->threads,
             hp->threads == 1 ? "" : "s");
+    if (t->graph.reconstructs)
+        fprintf(progress, "loss: negative ELBO per image in nats (reconstruction + KL); %d-D latent code\n",
+                nn_latent_size(&t->graph));
 }
 
 /* Evaluate the epoch that just ended, record it and print its line. */
@@ -366,9 +416,14 @@ static int finish_epoch(nn_trainer *t, const nn_dataset *test, FILE *progress, i
         return cli_report(&err);
     char rate[32];
     format_rate(nn_trainer_samples_per_sec(t), rate, sizeof rate);
-    fprintf(progress, "%sepoch %*d/%d  train loss %.4f  acc %.2f%%  |  test loss %.4f  acc %.2f%%  |  %s samples/s  %.1fs\n",
+    char train_acc[32] = "", test_acc[32] = "";
+    if (!t->graph.reconstructs) {
+        snprintf(train_acc, sizeof train_acc, "  acc %.2f%%", 100 * r.train_accuracy);
+        snprintf(test_acc, sizeof test_acc, "  acc %.2f%%", 100 * r.test_accuracy);
+    }
+    fprintf(progress, "%sepoch %*d/%d  train loss %.4f%s  |  test loss %.4f%s  |  %s samples/s  %.1fs\n",
             live ? "\r\033[K" : "", t->hp.epochs >= 10 ? 2 : 1, t->n_history, t->hp.epochs, r.train_loss,
-            100 * r.train_accuracy, r.test_loss, 100 * r.test_accuracy, rate, now_seconds() - start);
+            train_acc, r.test_loss, test_acc, rate, now_seconds() - start);
     fflush(progress);
     return 0;
 }
@@ -413,6 +468,11 @@ int cmd_train(int argc, char **argv)
     }
     snprintf(t.dataset, sizeof t.dataset, "%.*s", (int)sizeof t.dataset - 1, data_dir);
     t.test_count = test.count;
+    if (o.sample_grid && nn_latent_size(&t.graph) == 0) {
+        cli_error("--sample-grid: %s has no latent code to sample (it needs a gaussian layer, as in vae)", run.model);
+        rc = EXIT_USAGE;
+        goto out_trainer;
+    }
     if (o.log && !(log = open_log(o.log, run.resuming))) {
         rc = EXIT_RUNTIME;
         goto out_trainer;
@@ -434,8 +494,11 @@ int cmd_train(int argc, char **argv)
     while (!nn_trainer_done(&t) && !interrupted) {
         nn_step_info s;
         nn_trainer_step(&t, &s);
-        if (log)
-            fprintf(log, "step,%ld,%d,%.9g,%.9g,%.9g,,\n", s.step, s.epoch + 1, s.loss, s.accuracy, s.lr);
+        if (log) {
+            char acc[32];
+            fprintf(log, "step,%ld,%d,%.9g,%s,%.9g,,\n", s.step, s.epoch + 1, s.loss, csv_number(s.accuracy, acc),
+                    s.lr);
+        }
         if (o.plot && step_series_add(&steps, &s)) {
             cli_error("out of memory");
             rc = EXIT_RUNTIME;
@@ -462,9 +525,12 @@ int cmd_train(int argc, char **argv)
             break;
         epoch_start = now_seconds();
         const nn_epoch_record *r = &t.history[t.n_history - 1];
-        if (log)
-            fprintf(log, "epoch,%ld,%d,%.9g,%.9g,%.9g,%.9g,%.9g\n", t.step, t.n_history, r->train_loss,
-                    r->train_accuracy, s.lr, r->test_loss, r->test_accuracy);
+        if (log) {
+            char train_acc[32], test_acc[32];
+            fprintf(log, "epoch,%ld,%d,%.9g,%s,%.9g,%.9g,%s\n", t.step, t.n_history, r->train_loss,
+                    csv_number(r->train_accuracy, train_acc), s.lr, r->test_loss,
+                    csv_number(r->test_accuracy, test_acc));
+        }
     }
     if (interrupted) {
         if (live)
@@ -486,6 +552,12 @@ int cmd_train(int argc, char **argv)
     /* Restored only now, so a second Ctrl-C cannot cut the save short. */
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    if (o.sample_grid && !diverged) {
+        int rc_grid = write_sample_grid(&t, o.sample_grid);
+        rc = rc ? rc : rc_grid;
+        if (!rc_grid)
+            fprintf(progress, "Wrote a grid of decoded samples to %s\n", o.sample_grid);
+    }
     if (o.plot && steps.n > 0) {
         int prc = write_plot(o.plot, run.model, o.data ? o.data : run.resuming ? data_dir : "data/mnist-small", &t,
                              &steps, first_epoch);

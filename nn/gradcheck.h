@@ -26,8 +26,11 @@ typedef struct nn_gradcheck_result {
 
 /* Check every parameter tensor of a finalised graph whose inputs are
  * filled, on n samples, comparing up to max_coords coordinates per tensor
- * (chosen with seed).  Fills one result per parameter tensor (out must hold
- * g->n_param_tensors); returns the worst error. */
+ * (chosen with seed).  A coordinate whose two evaluations change a relu's
+ * sign or a max-pooling window's argmax is skipped: across such a kink the
+ * quotient measures a jump.  Fills one result per parameter tensor (out must
+ * hold g->n_param_tensors; coords counts those compared); returns the worst
+ * error. */
 double nn_gradcheck_graph(nn_graph *g, int n, double h, int max_coords, uint64_t seed,
                           nn_gradcheck_result *out);
 

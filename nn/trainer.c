@@ -13,6 +13,7 @@
 
 #define STREAM_SHUFFLE 0x3c3d4e5fULL
 #define STREAM_AUGMENT 0x4a4b5c5dULL
+#define STREAM_EVAL_NOISE 0x6c6d7e7fULL
 #define AUGMENT_SHIFT 2
 
 static double now_seconds(void)
@@ -48,7 +49,7 @@ int nn_trainer_init(nn_trainer *t, const nn_spec *spec, const nn_hparams *hp, co
         return nn_error_set(err, NN_EINPUT, "%s: the model takes %zu inputs but the images are %dx%d",
                             spec->source, inputs, train->rows, train->cols);
     }
-    if (outputs != (size_t)train->classes) {
+    if (!t->graph.reconstructs && outputs != (size_t)train->classes) {
         nn_trainer_free(t);
         return nn_error_set(err, NN_EINPUT, "%s: the model has %zu outputs but the data has %d classes",
                             spec->source, outputs, train->classes);
@@ -112,10 +113,10 @@ static void fill_batch(void *ctx, size_t begin, size_t end, int part)
     nn_trainer *t = job->t;
     nn_graph *g = &t->graph;
     const nn_dataset *ds = t->train;
-    nn_node *in = &g->nodes[g->input], *target = &g->nodes[g->target];
+    nn_node *in = &g->nodes[g->input];
+    float *targets = g->target >= 0 ? g->nodes[g->target].value + begin * g->nodes[g->target].size : NULL;
     int n = (int)(end - begin);
-    nn_dataset_batch(ds, job->samples + begin, n, in->value + begin * in->size,
-                     target->value + begin * target->size, t->labels + begin);
+    nn_dataset_batch(ds, job->samples + begin, n, in->value + begin * in->size, targets, t->labels + begin);
     if (!t->hp.augment)
         return;
     float *scratch = t->scratch + (size_t)part * in->size;
@@ -154,7 +155,7 @@ void nn_trainer_step(nn_trainer *t, nn_step_info *info)
 
     const nn_node *out = &g->nodes[g->output];
     int correct = 0;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n && !g->reconstructs; i++)
         correct += nn_vec_argmax(out->value + (size_t)i * out->size, (int)out->size) == t->labels[i];
     float loss = nn_graph_loss(g);
 
@@ -175,7 +176,7 @@ void nn_trainer_step(nn_trainer *t, nn_step_info *info)
     info->epoch = t->epoch;
     info->batch = n;
     info->loss = loss;
-    info->accuracy = (float)correct / (float)n;
+    info->accuracy = g->reconstructs ? NAN : (float)correct / (float)n;
     info->lr = lr;
     if (t->pos >= ds->count) {
         t->pos = 0;
@@ -193,7 +194,7 @@ int nn_trainer_done(const nn_trainer *t)
 void nn_trainer_epoch_stats(const nn_trainer *t, double *loss, double *accuracy)
 {
     *loss = t->epoch_seen ? t->epoch_loss / (double)t->epoch_seen : 0;
-    *accuracy = t->epoch_seen ? (double)t->epoch_correct / (double)t->epoch_seen : 0;
+    *accuracy = t->graph.reconstructs ? NAN : t->epoch_seen ? (double)t->epoch_correct / (double)t->epoch_seen : 0;
 }
 
 void nn_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, nn_eval *out)
@@ -203,7 +204,13 @@ void nn_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, nn_eval *out)
     out->classes = ds->classes < NN_EVAL_MAX_CLASSES ? ds->classes : NN_EVAL_MAX_CLASSES;
     int saved = g->training;
     g->training = 0;
-    nn_node *in = &g->nodes[g->input], *target = &g->nodes[g->target];
+    /* The latent noise of an evaluation comes from its own stream, the same
+     * every time, so test figures do not depend on when they were taken and
+     * training draws the same noise whether or not it is evaluated. */
+    nn_rng saved_noise = g->noise_rng;
+    nn_rng_seed(&g->noise_rng, t->hp.seed * 0x9e3779b97f4a7c15ULL ^ STREAM_EVAL_NOISE);
+    nn_node *in = &g->nodes[g->input];
+    float *targets = g->target >= 0 ? g->nodes[g->target].value : NULL;
     const nn_node *pred = &g->nodes[g->output];
     size_t idx[1024];
     int chunk = g->max_batch < 1024 ? g->max_batch : 1024;
@@ -213,10 +220,10 @@ void nn_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, nn_eval *out)
         int n = ds->count - start < (size_t)chunk ? (int)(ds->count - start) : chunk;
         for (int i = 0; i < n; i++)
             idx[i] = start + (size_t)i;
-        nn_dataset_batch(ds, idx, n, in->value, target->value, t->labels);
+        nn_dataset_batch(ds, idx, n, in->value, targets, t->labels);
         nn_graph_forward(g, n);
         loss += (double)nn_graph_loss(g) * n;
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < n && !g->reconstructs; i++) {
             int p = nn_vec_argmax(pred->value + (size_t)i * pred->size, (int)pred->size);
             int y = t->labels[i];
             correct += p == y;
@@ -225,9 +232,10 @@ void nn_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, nn_eval *out)
         }
     }
     g->training = saved;
+    g->noise_rng = saved_noise;
     out->count = ds->count;
     out->loss = ds->count ? loss / (double)ds->count : 0;
-    out->accuracy = ds->count ? (double)correct / (double)ds->count : 0;
+    out->accuracy = g->reconstructs ? NAN : ds->count ? (double)correct / (double)ds->count : 0;
     for (int c = 0; c < out->classes; c++) {
         long total = 0;
         for (int p = 0; p < out->classes; p++)

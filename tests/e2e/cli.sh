@@ -73,11 +73,22 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["passed"] is True
 ops = {o["op"]: o["max_rel_error"] for o in d["ops"]}
-for op in ["matmul", "bias", "relu", "tanh", "sigmoid", "dropout", "reshape", "softmax_xent", "sigmoid_bce", "mse"]:
+for op in ["matmul", "bias", "relu", "tanh", "sigmoid", "dropout", "reshape", "softmax_xent", "sigmoid_bce", "mse",
+           "conv2d", "maxpool", "avgpool", "lstm", "gaussian", "kl", "add"]:
     assert ops[op] < 1e-3, (op, ops[op])
 assert len(d["tensors"]) == 4
 PY
 checks=$((checks + 1))
+for model in lenet lstm vae; do
+	expect_exit 0 "$nnlab" gradcheck --model "$model" && expect_in "$tmp/out" "All gradients agree."
+done
+
+# --- convolutional, recurrent and variational specs ------------------------------
+printf 'input 1x28x28\nconv 6 5y5\nsoftmax_xent\n' >"$tmp/badconv.spec"
+expect_exit 2 "$nnlab" train --model "$tmp/badconv.spec" && expect_in "$tmp/err" "badconv.spec:2:8: expected a window size"
+printf 'input 784\nlstm 8\nmaxpool 2\ndense 10\nsoftmax_xent\n' >"$tmp/badpool.spec"
+expect_exit 2 "$nnlab" train --model "$tmp/badpool.spec" && expect_in "$tmp/err" "badpool.spec:3: maxpool1: pooling needs images"
+expect_exit 2 "$nnlab" train --model mlp --sample-grid "$tmp/none.png" && expect_in "$tmp/err" "no latent code"
 
 # --- bench ------------------------------------------------------------------------------
 expect_exit 0 "$nnlab" bench --presets linear,mlp --batches 16 --reps 1 --seconds 0.05 --json
@@ -346,6 +357,40 @@ assert a == b, (a, b)
 ' "$tmp/twelve.json" "$tmp/int2.json" || fail "an interrupted and resumed run differs from an uninterrupted one"
 checks=$((checks + 1))
 echo "Ctrl-C: $(grep -o 'Interrupted at [^.]*' "$tmp/int.progress" || echo 'the run ended first'); resumed: same figures"
+
+# lenet is the default model; one epoch of it, of lstm and of vae.
+run_json "$tmp/lenet.json" --epochs 1 || fail "train (default model) exited $?"
+python3 - "$tmp/lenet.json" <<'PY' || fail "one epoch of lenet"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["model"] == "lenet", d["model"]
+assert d["params"] == 61706, d["params"]
+assert d["test_accuracy"] >= 0.9, d["test_accuracy"]
+print("lenet, 1 epoch: test accuracy", d["test_accuracy"])
+PY
+checks=$((checks + 1))
+run_json "$tmp/lstm.json" --model lstm --epochs 1 || fail "train --model lstm exited $?"
+python3 - "$tmp/lstm.json" <<'PY' || fail "one epoch of lstm"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["test_accuracy"] >= 0.6, d["test_accuracy"]
+print("lstm, 1 epoch: test accuracy", d["test_accuracy"])
+PY
+checks=$((checks + 1))
+run_json "$tmp/vae.json" --model vae --epochs 2 --sample-grid "$tmp/grid.png" || fail "train --model vae exited $?"
+expect_in "$tmp/progress" "negative ELBO"
+python3 - "$tmp/vae.json" "$tmp/grid.png" <<'PY' || fail "two epochs of vae"
+import json, struct, sys
+d = json.load(open(sys.argv[1]))
+assert d["test_accuracy"] is None, d["test_accuracy"]
+losses = [e["test_loss"] for e in d["history"]]
+assert losses[1] < losses[0] < 220, losses
+png = open(sys.argv[2], "rb").read()
+assert png[:8] == b"\x89PNG\r\n\x1a\n"
+assert struct.unpack(">II", png[16:24]) == (560, 560)  # 20x20 digits of 28x28
+print("vae, 2 epochs: negative ELBO", losses)
+PY
+checks=$((checks + 1))
 
 # The figures the presets promise (seed 1, preset defaults).
 for want in "linear 0.90" "mlp 0.955" "mlp-tanh 0.93"; do
