@@ -62,7 +62,29 @@ void nn_dot_rows_i8(const int8_t *w, int rows, int k_pad, const int8_t *x, int32
 {
     int r = 0;
 #if defined(__AVX2__)
-    /* Four rows share each load of x; their sums are reduced together. */
+    /* Eight rows share each load of x (and its absolute value); their eight
+     * sums are reduced together with hadds and one cross-lane add. */
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (; r + 8 <= rows; r += 8) {
+        const int8_t *w0 = w + (size_t)r * (size_t)k_pad;
+        __m256i acc[8];
+        for (int j = 0; j < 8; j++)
+            acc[j] = _mm256_setzero_si256();
+        for (int i = 0; i < k_pad; i += 32) {
+            __m256i xv = _mm256_load_si256((const __m256i *)(const void *)(x + i));
+            __m256i ax = _mm256_sign_epi8(xv, xv);
+            for (int j = 0; j < 8; j++) {
+                __m256i wv = _mm256_load_si256((const __m256i *)(const void *)(w0 + (size_t)j * (size_t)k_pad + i));
+                acc[j] = _mm256_add_epi32(acc[j],
+                                          _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(wv, xv)), ones));
+            }
+        }
+        __m256i s0 = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0], acc[1]), _mm256_hadd_epi32(acc[2], acc[3]));
+        __m256i s1 = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[4], acc[5]), _mm256_hadd_epi32(acc[6], acc[7]));
+        __m256i sum = _mm256_add_epi32(_mm256_permute2x128_si256(s0, s1, 0x20), _mm256_permute2x128_si256(s0, s1, 0x31));
+        _mm256_storeu_si256((__m256i *)(void *)(out + r), sum);
+    }
+    /* Then four at a time. */
     for (; r + 4 <= rows; r += 4) {
         const int8_t *w0 = w + (size_t)r * (size_t)k_pad;
         __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
@@ -116,14 +138,45 @@ void nn_quantize_i8(const float *x, size_t n, float scale, int8_t *out)
 
 static int is_layer(const nn_graph *g, const nn_node *node)
 {
-    return node->op == NN_OP_MATMUL && g->nodes[node->in[1]].op == NN_OP_PARAM;
+    return (node->op == NN_OP_MATMUL || node->op == NN_OP_CONV2D) && g->nodes[node->in[1]].op == NN_OP_PARAM;
 }
 
-/* Scratch bytes one sample of this layer needs. */
-static size_t layer_scratch(const nn_graph *g, const nn_quant_layer *l)
+/* A convolution's shape: input C x H x W, kernel kh x kw, output OH x OW. */
+typedef struct conv_shape {
+    int c, h, w, kh, kw, oh, ow, stride, pad;
+} conv_shape;
+
+static void conv_shape_of(const nn_graph *g, const nn_node *node, conv_shape *cs)
 {
-    (void)g;
-    return (size_t)l->k_pad;
+    const nn_node *x = &g->nodes[node->in[0]], *w = &g->nodes[node->in[1]];
+    cs->c = x->dim[0];
+    cs->h = x->dim[1];
+    cs->w = x->dim[2];
+    cs->kh = w->dim[2];
+    cs->kw = w->dim[3];
+    cs->oh = node->dim[1];
+    cs->ow = node->dim[2];
+    cs->stride = node->args.stride;
+    cs->pad = node->args.pad;
+}
+
+/* Scratch one sample of this layer needs: bytes for the quantised input
+ * (and a convolution's columns), and int32 sums. */
+static void layer_scratch(const nn_graph *g, const nn_quant_layer *l, size_t *bytes, size_t *sums)
+{
+    const nn_node *node = &g->nodes[l->node];
+    if (node->op != NN_OP_CONV2D) {
+        *bytes = (size_t)l->k_pad;
+        *sums = (size_t)l->rows;
+        return;
+    }
+    conv_shape cs;
+    conv_shape_of(g, node, &cs);
+    size_t positions = (size_t)cs.oh * (size_t)cs.ow;
+    size_t padded = (size_t)cs.c * (size_t)(cs.h + 2 * cs.pad) * (size_t)(cs.w + 2 * cs.pad);
+    *bytes = round_up((size_t)cs.c * (size_t)cs.h * (size_t)cs.w, NN_QUANT_ALIGN) +
+             round_up(padded, NN_QUANT_ALIGN) + positions * (size_t)l->k_pad;
+    *sums = positions;
 }
 
 int nn_quant_begin(nn_quant *q, const nn_graph *g, nn_error *err)
@@ -188,9 +241,10 @@ int nn_quant_end(nn_quant *q, const nn_graph *g, nn_error *err)
 {
     size_t bytes = NN_QUANT_ALIGN, rows = 1;
     for (int i = 0; i < q->n_layers; i++) {
-        size_t b = layer_scratch(g, &q->layers[i]);
+        size_t b, r;
+        layer_scratch(g, &q->layers[i], &b, &r);
         bytes = b > bytes ? b : bytes;
-        rows = (size_t)q->layers[i].rows > rows ? (size_t)q->layers[i].rows : rows;
+        rows = r > rows ? r : rows;
     }
     free(q->acc);
     q->acc = malloc(rows * sizeof *q->acc);
@@ -325,6 +379,81 @@ static void matmul_i8(nn_quant *q, const nn_quant_layer *l, nn_graph *g, nn_node
     }
 }
 
+/* Copy n bytes, n small; a constant size per case lets the compiler inline it. */
+static inline void copy_run(int8_t *dst, const int8_t *src, int n)
+{
+    switch (n) {
+    case 1: memcpy(dst, src, 1); break;
+    case 2: memcpy(dst, src, 2); break;
+    case 3: memcpy(dst, src, 3); break;
+    case 4: memcpy(dst, src, 4); break;
+    case 5: memcpy(dst, src, 5); break;
+    case 7: memcpy(dst, src, 7); break;
+    default: memcpy(dst, src, (size_t)n); break;
+    }
+}
+
+/* One sample's columns, a row of k_pad bytes per output position: the
+ * quantised input under each kernel tap (c, i, j), from a plane with the
+ * padding already around it, so every tap row is one run of kw bytes. */
+static void im2col_i8(const conv_shape *cs, const int8_t *padded, int k_pad, int8_t *cols)
+{
+    int k = cs->c * cs->kh * cs->kw, hp = cs->h + 2 * cs->pad, wp = cs->w + 2 * cs->pad;
+    for (int oy = 0; oy < cs->oh; oy++)
+        for (int ox = 0; ox < cs->ow; ox++) {
+            int8_t *row = cols + ((size_t)oy * (size_t)cs->ow + (size_t)ox) * (size_t)k_pad;
+            const int8_t *at = padded + (size_t)oy * (size_t)cs->stride * (size_t)wp + (size_t)ox * (size_t)cs->stride;
+            for (int c = 0; c < cs->c; c++, at += (size_t)hp * (size_t)wp)
+                for (int i = 0; i < cs->kh; i++, row += cs->kw)
+                    copy_run(row, at + (size_t)i * (size_t)wp, cs->kw);
+            memset(row, 0, (size_t)(k_pad - k));
+        }
+}
+
+/* Quantise one sample's C x H x W input into a plane with pad zeros around
+ * each channel. */
+static void quantize_padded(const conv_shape *cs, const float *x, float scale, int8_t *plain, int8_t *padded)
+{
+    size_t plane = (size_t)cs->c * (size_t)cs->h * (size_t)cs->w;
+    nn_quantize_i8(x, plane, scale, plain);
+    if (cs->pad == 0) {
+        memcpy(padded, plain, plane);
+        return;
+    }
+    int hp = cs->h + 2 * cs->pad, wp = cs->w + 2 * cs->pad;
+    memset(padded, 0, (size_t)cs->c * (size_t)hp * (size_t)wp);
+    for (int c = 0; c < cs->c; c++)
+        for (int y = 0; y < cs->h; y++)
+            memcpy(padded + ((size_t)c * (size_t)hp + (size_t)(y + cs->pad)) * (size_t)wp + (size_t)cs->pad,
+                   plain + ((size_t)c * (size_t)cs->h + (size_t)y) * (size_t)cs->w, (size_t)cs->w);
+}
+
+/* y[n,O,OH,OW] = W[O,K] . columns, each output channel against every
+ * position's column row (four positions share each load of W's row). */
+static void conv_i8(nn_quant *q, const nn_quant_layer *l, nn_graph *g, nn_node *node, int n)
+{
+    const nn_node *x = &g->nodes[node->in[0]];
+    conv_shape cs;
+    conv_shape_of(g, node, &cs);
+    size_t plane = (size_t)cs.c * (size_t)cs.h * (size_t)cs.w, positions = (size_t)cs.oh * (size_t)cs.ow;
+    size_t padded_plane = (size_t)cs.c * (size_t)(cs.h + 2 * cs.pad) * (size_t)(cs.w + 2 * cs.pad);
+    int8_t *plain = q->xq, *padded = plain + round_up(plane, NN_QUANT_ALIGN);
+    int8_t *cols = padded + round_up(padded_plane, NN_QUANT_ALIGN);
+    int32_t *acc = q->acc;
+    for (int s = 0; s < n; s++) {
+        quantize_padded(&cs, x->value + (size_t)s * x->size, l->x_scale, plain, padded);
+        im2col_i8(&cs, padded, l->k_pad, cols);
+        float *y = node->value + (size_t)s * node->size;
+        for (int o = 0; o < l->rows; o++) {
+            nn_dot_rows_i8(cols, (int)positions, l->k_pad, l->w + (size_t)o * (size_t)l->k_pad, acc);
+            float scale = l->out_scale[o];
+            float *yo = y + (size_t)o * positions;
+            for (size_t p = 0; p < positions; p++)
+                yo[p] = (float)acc[p] * scale;
+        }
+    }
+}
+
 void nn_quant_forward(nn_quant *q, nn_graph *g, int n)
 {
     g->batch = n;
@@ -336,7 +465,9 @@ void nn_quant_forward(nn_quant *q, nn_graph *g, int n)
         for (int k = 0; k < q->n_layers && !l; k++)
             if (q->layers[k].node == i)
                 l = &q->layers[k];
-        if (l)
+        if (l && node->op == NN_OP_CONV2D)
+            conv_i8(q, l, g, node, n);
+        else if (l)
             matmul_i8(q, l, g, node, n);
         else
             nn_ops[node->op].forward(g, node, n);

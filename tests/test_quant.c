@@ -226,6 +226,55 @@ START_TEST(test_int8_matches_float)
 }
 END_TEST
 
+/* Convolutions (lenet, as initialised): on the same images, the first
+ * layer's int8 output is within 1% of the float one's largest magnitude
+ * (both see the same input), and every later layer's within 5% (its input
+ * carries the error of the layers before). */
+START_TEST(test_int8_conv_matches_float)
+{
+    nn_spec spec;
+    load_preset(&spec, "lenet");
+    nn_graph g;
+    ck_assert_int_eq(nn_model_build(&g, &spec, &spec.hp, 16, &err), NN_OK);
+    g.training = 0;
+    nn_quant q;
+    ck_assert_msg(nn_quant_build(&q, &g, &train_full, 300, &err) == NN_OK, "%s", err.msg);
+    ck_assert_int_eq(q.n_layers, 5); /* two convolutions, three dense layers */
+    ck_assert_int_eq(q.layers[0].k, 25);
+    ck_assert_int_eq(q.layers[0].k_pad, 32);
+    ck_assert_int_eq(q.layers[1].k, 150);
+    ck_assert_int_eq(q.layers[1].k_pad, 160);
+    nn_node *in = &g.nodes[g.input], *target = &g.nodes[g.target];
+    size_t idx[16];
+    int labels[16];
+    for (int i = 0; i < 16; i++)
+        idx[i] = (size_t)(i * 97);
+    nn_dataset_batch(&test_set, idx, 16, in->value, target->value, labels);
+    nn_graph_forward(&g, 16);
+    float *ref[5];
+    for (int k = 0; k < 5; k++) {
+        const nn_node *node = &g.nodes[q.layers[k].node];
+        ref[k] = malloc(16 * node->size * sizeof(float));
+        memcpy(ref[k], node->value, 16 * node->size * sizeof(float));
+    }
+    nn_quant_forward(&q, &g, 16);
+    for (int k = 0; k < 5; k++) {
+        const nn_node *node = &g.nodes[q.layers[k].node];
+        double worst = 0, biggest = 0;
+        for (size_t i = 0; i < 16 * node->size; i++) {
+            worst = fmax(worst, fabs((double)ref[k][i] - node->value[i]));
+            biggest = fmax(biggest, fabs((double)ref[k][i]));
+        }
+        ck_assert_msg(worst <= (k == 0 ? 0.01 : 0.05) * biggest, "%s: int8 off by %g of %g", node->name, worst,
+                      biggest);
+        free(ref[k]);
+    }
+    nn_quant_free(&q);
+    nn_graph_free(&g);
+    nn_spec_free(&spec);
+}
+END_TEST
+
 int main(void)
 {
     load_data();
@@ -234,6 +283,7 @@ int main(void)
     tcase_add_test(tc, test_dot_kernels);
     tcase_add_test(tc, test_quantize_rounding);
     tcase_add_test(tc, test_int8_matches_float);
+    tcase_add_test(tc, test_int8_conv_matches_float);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
