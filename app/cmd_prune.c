@@ -27,7 +27,14 @@ static const char prune_help[] =
     "Options:\n"
     "  --sparsity S          fraction of weights to remove, 0 <= S < 1 (0.9: 90%%)\n"
     "  -o, --output OUT      the pruned model file\n"
-    "  --finetune EPOCHS     epochs of fine-tuning after pruning (default 0)\n"
+    "  --finetune EPOCHS     epochs of fine-tuning after pruning (default 0); the\n"
+    "                        sparsity then ramps up over the first half of them\n"
+    "                        (S * (1 - (1 - t)^3), re-ranked 20 times an epoch) and\n"
+    "                        the second half trains at S\n"
+    "  --oneshot             with --finetune: prune to S at once, then fine-tune\n"
+    "  --criterion NAME      magnitude: rank by |w| across all layers (default);\n"
+    "                        lamp: |w| within a layer, layers balanced by LAMP\n"
+    "                        scores (w^2 / sum of the larger weights' w^2)\n"
     "  --data DIR            data (default: as recorded in MODEL)\n"
     "  --json                the figures as one JSON object\n"
     "  -h, --help            this help\n"
@@ -43,6 +50,8 @@ typedef struct prune_options {
     double sparsity;
     int have_sparsity;
     int finetune;
+    int oneshot;
+    int criterion;
     int json;
     cli_hparams hparams;
 } prune_options;
@@ -92,6 +101,19 @@ static int parse_options(int argc, char **argv, prune_options *o)
             o->data = value;
         } else if (!strcmp(argv[i], "--json")) {
             o->json = 1;
+        } else if ((r = cli_option(argc, argv, &i, "criterion", &value))) {
+            if (r < 0)
+                return EXIT_USAGE;
+            if (!strcmp(value, "magnitude"))
+                o->criterion = NN_PRUNE_MAGNITUDE;
+            else if (!strcmp(value, "lamp"))
+                o->criterion = NN_PRUNE_LAMP;
+            else {
+                cli_error("--criterion: unknown '%s' (expected magnitude or lamp)", value);
+                return EXIT_USAGE;
+            }
+        } else if (!strcmp(argv[i], "--oneshot")) {
+            o->oneshot = 1;
         } else if ((r = cli_hparam_option(&o->hparams, argc, argv, &i))) {
             if (r < 0)
                 return EXIT_USAGE;
@@ -196,7 +218,17 @@ int cmd_prune(int argc, char **argv)
         goto out;
     }
 
-    if (nn_prune_magnitude(&t.graph, o.sparsity, &mask, &err)) {
+    /* Pruned at once, for the figure; a gradual run then starts again from
+     * the trained weights. */
+    float *trained = malloc(t.graph.n_params * sizeof *trained);
+    if (!trained) {
+        cli_error("out of memory");
+        rc = EXIT_RUNTIME;
+        goto out;
+    }
+    memcpy(trained, t.graph.params, t.graph.n_params * sizeof *trained);
+    if (nn_prune_global(&t.graph, o.sparsity, o.criterion, &mask, &err)) {
+        free(trained);
         rc = cli_report(&err);
         goto out;
     }
@@ -206,16 +238,38 @@ int cmd_prune(int argc, char **argv)
     rep.acc_pruned = ev.accuracy;
     rep.loss_pruned = ev.loss;
     fprintf(out, "%s: test accuracy %.2f%% (loss %.4f)\n", o.model, 100 * rep.acc_before, rep.loss_before);
-    fprintf(out, "pruned %zu of %zu weights (%.1f%%): test accuracy %.2f%% (loss %.4f)\n", rep.pruned, rep.weights,
-            100.0 * (double)rep.pruned / (double)rep.weights, 100 * rep.acc_pruned, rep.loss_pruned);
+    fprintf(out, "pruned %zu of %zu weights (%.1f%%) at once: test accuracy %.2f%% (loss %.4f)\n", rep.pruned,
+            rep.weights, 100.0 * (double)rep.pruned / (double)rep.weights, 100 * rep.acc_pruned, rep.loss_pruned);
     rep.acc_after = rep.acc_pruned;
     rep.loss_after = rep.loss_pruned;
+    int gradual = o.finetune > 0 && !o.oneshot;
+    if (gradual) {
+        memcpy(t.graph.params, trained, t.graph.n_params * sizeof *trained);
+        nn_prune_mask_free(&mask);
+        nn_prune_magnitude(&t.graph, 0, &mask, &err);
+    }
+    free(trained);
     if (o.finetune > 0) {
-        fprintf(out, "fine-tuning %d epoch%s: %s lr=%g batch=%d, pruned weights held at zero\n", o.finetune,
-                o.finetune == 1 ? "" : "s", nn_optimizer_name(hp.optimizer), hp.lr, hp.batch);
+        long total = t.steps_per_epoch * o.finetune, ramp = total / 2, every = t.steps_per_epoch / 20;
+        every = every > 0 ? every : 1;
+        if (gradual)
+            fprintf(out, "fine-tuning %d epoch%s: %s lr=%g batch=%d; sparsity ramps to %.1f%% over %ld steps, "
+                         "then %ld steps at it\n", o.finetune, o.finetune == 1 ? "" : "s",
+                    nn_optimizer_name(hp.optimizer), hp.lr, hp.batch, 100 * o.sparsity, ramp, total - ramp);
+        else
+            fprintf(out, "fine-tuning %d epoch%s: %s lr=%g batch=%d, pruned weights held at zero\n", o.finetune,
+                    o.finetune == 1 ? "" : "s", nn_optimizer_name(hp.optimizer), hp.lr, hp.batch);
         while (!nn_trainer_done(&t)) {
             nn_step_info s;
             nn_trainer_step(&t, &s);
+            if (gradual && t.step <= ramp && (t.step % every == 0 || t.step == ramp)) {
+                double target = t.step >= ramp ? o.sparsity : nn_prune_schedule(o.sparsity, (double)t.step / ramp);
+                nn_prune_mask_free(&mask);
+                if (nn_prune_global(&t.graph, target, o.criterion, &mask, &err)) {
+                    rc = cli_report(&err);
+                    goto out;
+                }
+            }
             nn_prune_apply(&t.graph, &mask);
             if (s.bad_loss || s.bad_tensor >= 0) {
                 cli_error("fine-tuning diverged at step %ld; try a smaller --lr (now %g)", s.step, hp.lr);
@@ -233,6 +287,17 @@ int cmd_prune(int argc, char **argv)
         rep.loss_after = ev.loss;
     }
     rep.sparsity = nn_prune_sparsity(&t.graph);
+    fprintf(out, "\n  zeros per weight tensor:");
+    for (int i = 0, shown = 0; i < t.graph.n_param_tensors; i++) {
+        const nn_node *p = nn_graph_param_node(&t.graph, i);
+        if (!p->decay)
+            continue;
+        size_t zeros = 0;
+        for (size_t k = 0; k < p->size; k++)
+            zeros += p->value[k] == 0.0f;
+        fprintf(out, "%s %s %.1f%%", shown++ % 3 ? "," : "\n   ", p->name, 100.0 * (double)zeros / (double)p->size);
+    }
+    fputc('\n', out);
     char note[64];
     snprintf(note, sizeof note, "pruned to %.1f%% sparsity", 100 * rep.sparsity);
     nn_export sparse = {.encoding = NN_TENSOR_SPARSE, .weights = note, .from = &ck, .test_loss = rep.loss_after,

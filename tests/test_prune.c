@@ -242,6 +242,54 @@ START_TEST(test_sparse_file)
 }
 END_TEST
 
+START_TEST(test_schedule_and_lamp)
+{
+    ck_assert_double_eq(nn_prune_schedule(0.9, 0), 0);
+    ck_assert_double_eq_tol(nn_prune_schedule(0.9, 0.5), 0.9 * (1 - 0.125), 1e-12);
+    ck_assert_double_eq(nn_prune_schedule(0.9, 1), 0.9);
+    ck_assert_double_eq(nn_prune_schedule(0.9, 7), 0.9);
+    for (int i = 1; i <= 10; i++) /* never decreasing */
+        ck_assert_double_ge(nn_prune_schedule(0.8, i / 10.0), nn_prune_schedule(0.8, (i - 1) / 10.0));
+
+    /* LAMP: the same exact count, and the small output layer (1,280 of
+     * 101,632 weights) keeps more of its weights than by magnitude alone. */
+    nn_spec spec;
+    load_preset(&spec, "mlp");
+    nn_graph a, b;
+    ck_assert_int_eq(nn_model_build(&a, &spec, &spec.hp, 4, &err), NN_OK);
+    ck_assert_int_eq(nn_model_build(&b, &spec, &spec.hp, 4, &err), NN_OK);
+    float *before = malloc(b.n_params * sizeof *before);
+    memcpy(before, b.params, b.n_params * sizeof *before);
+    nn_prune_mask ma, mb;
+    ck_assert_int_eq(nn_prune_global(&a, 0.95, NN_PRUNE_MAGNITUDE, &ma, &err), NN_OK);
+    ck_assert_int_eq(nn_prune_global(&b, 0.95, NN_PRUNE_LAMP, &mb, &err), NN_OK);
+    ck_assert_uint_eq(ma.pruned, mb.pruned);
+    ck_assert_double_eq(nn_prune_sparsity(&a), nn_prune_sparsity(&b));
+    ck_assert_uint_lt(zeros_in(nn_graph_param_node(&b, 2)), zeros_in(nn_graph_param_node(&a, 2)));
+    /* Within a layer LAMP is magnitude: every pruned weight is at most every kept one. */
+    for (int t = 0; t < b.n_param_tensors; t++) {
+        const nn_node *p = nn_graph_param_node(&b, t);
+        if (!p->decay)
+            continue;
+        float max_pruned = 0, min_kept = INFINITY;
+        for (size_t i = 0; i < p->size; i++) {
+            float m = fabsf(before[p->param_offset + i]);
+            if (mb.keep[p->param_offset + i])
+                min_kept = fminf(min_kept, m);
+            else
+                max_pruned = fmaxf(max_pruned, m);
+        }
+        ck_assert_float_le(max_pruned, min_kept);
+    }
+    free(before);
+    nn_prune_mask_free(&ma);
+    nn_prune_mask_free(&mb);
+    nn_graph_free(&a);
+    nn_graph_free(&b);
+    nn_spec_free(&spec);
+}
+END_TEST
+
 int main(void)
 {
     load_data();
@@ -251,6 +299,7 @@ int main(void)
     tcase_add_test(tc, test_smallest_go_first);
     tcase_add_test(tc, test_mask_survives_finetuning);
     tcase_add_test(tc, test_sparse_file);
+    tcase_add_test(tc, test_schedule_and_lamp);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
