@@ -1,5 +1,6 @@
-/* `nnlab train`: train a model on a dataset, headless, with one line per
- * epoch, a live progress bar on a terminal, a CSV log and --json figures. */
+/* `nnlab train`: train a model on a dataset, on the dashboard when stdout
+ * is a terminal, else headless with one line per epoch (and a live progress
+ * bar on a terminal), a CSV log and --json figures. */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -15,15 +16,25 @@
 #include "data.h"
 #include "json.h"
 #include "latent.h"
+#include "nnlab_config.h"
 #include "plot.h"
 #include "png.h"
+#include "session.h"
 #include "trainer.h"
+#if NNLAB_HAVE_TUI
+#include "dash.h"
+#endif
 
 static const char train_help[] =
     "Usage: nnlab train [options]\n"
     "\n"
     "Train a model on an MNIST-style dataset and report test loss and accuracy\n"
     "after every epoch. Evaluation time is excluded from samples/s.\n"
+    "\n"
+    "On a terminal, training runs under a live dashboard: loss and accuracy\n"
+    "charts, per-layer gradient health, the confusion matrix, and keys to pause,\n"
+    "single-step, change hyperparameters while it trains, reset and save (press ?\n"
+    "for the list). When it ends, the epoch lines are printed as without it.\n"
     "\n"
     "Options:\n"
     "  --model NAME|FILE     preset (linear, mlp, mlp-tanh, lenet, cnn, lstm, vae) or a\n"
@@ -44,7 +55,14 @@ static const char train_help[] =
     "                        a 20x20 grid of latent points and write the digits as a PNG\n"
     "  --json                print the final figures as one JSON object on stdout\n"
     "                        (progress then goes to stderr)\n"
-    "  --no-tui, --no-gui    plain progress lines (the dashboard and pad are not built yet)\n"
+    "  --no-tui              plain progress lines instead of the dashboard\n"
+    "  --no-gui              no drawing pad (accepted; the pad is not built yet)\n"
+    "  --no-color            a dashboard without colours (as does NO_COLOR=1)\n"
+    "  --ascii               dashboard charts in ASCII instead of braille\n"
+    "  --fps N               dashboard redraws per second (default 10)\n"
+    "  --max-batch N         largest batch size the dashboard can switch to while\n"
+    "                        training (default the larger of --batch and 512)\n"
+    "  --exit-when-done      close the dashboard when the last epoch ends\n"
     "  -h, --help            this help\n"
     "\n"
     "%s"
@@ -62,6 +80,7 @@ static const char train_help[] =
     "  nnlab train --model mlp --epochs 5 --plot curves.png\n"
     "  nnlab train --model mlp --epochs 5 --save mlp.nnl\n"
     "  nnlab train --resume mlp.nnl --epochs 10 --save mlp.nnl\n"
+    "  nnlab train --model mlp --epochs 50 --no-color --fps 5\n"
     "\n"
     "A run stopped with Ctrl-C and resumed continues bit for bit. A run that ended\n"
     "and is extended with a larger --epochs matches one that ran that long from the\n"
@@ -92,8 +111,27 @@ typedef struct train_options {
     const char *save;
     const char *resume;
     int json;
+    int no_tui, no_color, ascii, exit_when_done;
+    long fps, max_batch;
     cli_hparams hparams;
 } train_options;
+
+/* --name N with N in [lo, hi]; returns 1, 0 when not this option, -1 on error. */
+static int number_option(int argc, char **argv, int *i, const char *name, long lo, long hi, long *out)
+{
+    const char *value;
+    int r = cli_option(argc, argv, i, name, &value);
+    if (r <= 0)
+        return r;
+    char *end;
+    long v = strtol(value, &end, 10);
+    if (end == value || *end || v < lo || v > hi) {
+        cli_error("--%s: '%s' is not a whole number in %ld..%ld", name, value, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 1;
+}
 
 static int parse_options(int argc, char **argv, train_options *o)
 {
@@ -133,8 +171,20 @@ static int parse_options(int argc, char **argv, train_options *o)
             o->resume = value;
         } else if (!strcmp(argv[i], "--json")) {
             o->json = 1;
-        } else if (!strcmp(argv[i], "--no-tui") || !strcmp(argv[i], "--no-gui")) {
-            /* Headless is all this build offers; accepted so scripts stay valid. */
+        } else if (!strcmp(argv[i], "--no-tui")) {
+            o->no_tui = 1;
+        } else if (!strcmp(argv[i], "--no-gui")) {
+            /* No pad in this build; accepted so scripts stay valid. */
+        } else if (!strcmp(argv[i], "--no-color")) {
+            o->no_color = 1;
+        } else if (!strcmp(argv[i], "--ascii")) {
+            o->ascii = 1;
+        } else if (!strcmp(argv[i], "--exit-when-done")) {
+            o->exit_when_done = 1;
+        } else if ((r = number_option(argc, argv, &i, "fps", 1, 60, &o->fps)) ||
+                   (r = number_option(argc, argv, &i, "max-batch", 1, 65536, &o->max_batch))) {
+            if (r < 0)
+                return EXIT_USAGE;
         } else if ((r = cli_hparam_option(&o->hparams, argc, argv, &i))) {
             if (r < 0)
                 return EXIT_USAGE;
@@ -400,6 +450,23 @@ static void print_start(FILE *progress, const run_setup *r, const nn_trainer *t,
                 nn_latent_size(&t->graph));
 }
 
+/* The line of finished epoch e (0-based) of t's history. */
+static void print_epoch(FILE *progress, const nn_trainer *t, int e, double samples_per_sec, double elapsed, int live)
+{
+    const nn_epoch_record *r = &t->history[e];
+    char rate[32];
+    format_rate(samples_per_sec, rate, sizeof rate);
+    char train_acc[32] = "", test_acc[32] = "";
+    if (!t->graph.reconstructs) { /* a vae has no accuracy */
+        snprintf(train_acc, sizeof train_acc, "  acc %.2f%%", 100 * r->train_accuracy);
+        snprintf(test_acc, sizeof test_acc, "  acc %.2f%%", 100 * r->test_accuracy);
+    }
+    fprintf(progress, "%sepoch %*d/%d  train loss %.4f%s  |  test loss %.4f%s  |  %s samples/s  %.1fs\n",
+            live ? "\r\033[K" : "", t->hp.epochs >= 10 ? 2 : 1, e + 1, t->hp.epochs, r->train_loss, train_acc,
+            r->test_loss, test_acc, rate, elapsed);
+    fflush(progress);
+}
+
 /* Evaluate the epoch that just ended, record it and print its line. */
 static int finish_epoch(nn_trainer *t, const nn_dataset *test, FILE *progress, int live, double epoch_start,
                         double start)
@@ -414,19 +481,14 @@ static int finish_epoch(nn_trainer *t, const nn_dataset *test, FILE *progress, i
     nn_error err;
     if (nn_trainer_record_epoch(t, &r, &err))
         return cli_report(&err);
-    char rate[32];
-    format_rate(nn_trainer_samples_per_sec(t), rate, sizeof rate);
-    char train_acc[32] = "", test_acc[32] = "";
-    if (!t->graph.reconstructs) {
-        snprintf(train_acc, sizeof train_acc, "  acc %.2f%%", 100 * r.train_accuracy);
-        snprintf(test_acc, sizeof test_acc, "  acc %.2f%%", 100 * r.test_accuracy);
-    }
-    fprintf(progress, "%sepoch %*d/%d  train loss %.4f%s  |  test loss %.4f%s  |  %s samples/s  %.1fs\n",
-            live ? "\r\033[K" : "", t->hp.epochs >= 10 ? 2 : 1, t->n_history, t->hp.epochs, r.train_loss,
-            train_acc, r.test_loss, test_acc, rate, now_seconds() - start);
-    fflush(progress);
+    print_epoch(progress, t, t->n_history - 1, nn_trainer_samples_per_sec(t), now_seconds() - start, live);
     return 0;
 }
+
+#if NNLAB_HAVE_TUI
+static int train_on_dashboard(const train_options *o, run_setup *run, const char *data_dir,
+                              const nn_dataset *train, const nn_dataset *test, FILE *log);
+#endif
 
 int cmd_train(int argc, char **argv)
 {
@@ -461,6 +523,22 @@ int cmd_train(int argc, char **argv)
         goto out_setup;
     }
     hp->threads = nn_set_threads(hp->threads);
+#if NNLAB_HAVE_TUI
+    if (!o.no_tui && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO)) {
+        const char *term = getenv("TERM");
+        if (term && *term && strcmp(term, "dumb") != 0) {
+            if (o.log && !(log = open_log(o.log, run.resuming)))
+                rc = EXIT_RUNTIME;
+            else
+                rc = train_on_dashboard(&o, &run, data_dir, &train, &test, log);
+            if (log && fclose(log) != 0) {
+                cli_error("%s: error writing log: %s", o.log, strerror(errno));
+                rc = rc ? rc : EXIT_RUNTIME;
+            }
+            goto out_data;
+        }
+    }
+#endif
     if (run.resuming ? nn_checkpoint_resume(&t, &run.ck, hp, &train, &err)
                      : nn_trainer_init(&t, &run.spec, hp, &train, &err)) {
         rc = cli_report(&err);
@@ -581,3 +659,178 @@ out_setup:
     nn_checkpoint_free(&run.ck);
     return rc;
 }
+
+#if NNLAB_HAVE_TUI
+/* ---- training under the dashboard ------------------------------------------- */
+
+/* --log rows, written on the trainer thread. */
+typedef struct dash_log {
+    FILE *file;          /* --log, or NULL */
+    step_series *steps;  /* --plot, or NULL */
+    int out_of_memory;
+    float lr;
+} dash_log;
+
+static void log_step(void *ctx, const nn_step_info *s)
+{
+    dash_log *l = ctx;
+    l->lr = s->lr;
+    if (l->file) {
+        char acc[32];
+        fprintf(l->file, "step,%ld,%d,%.9g,%s,%.9g,,\n", s->step, s->epoch + 1, s->loss,
+                csv_number(s->accuracy, acc), s->lr);
+    }
+    if (l->steps) {
+        if (s->step == 1) /* a reset started the run again: plot the last run */
+            l->steps->n = 0;
+        l->out_of_memory |= step_series_add(l->steps, s) != 0;
+    }
+}
+
+static void log_epoch(void *ctx, const nn_epoch_summary *r)
+{
+    dash_log *l = ctx;
+    if (!l->file)
+        return;
+    char train_acc[32], test_acc[32];
+    fprintf(l->file, "epoch,%ld,%d,%.9g,%s,%.9g,%.9g,%s\n", r->step, r->epoch, r->train_loss,
+            csv_number(r->train_accuracy, train_acc), l->lr, r->test_loss, csv_number(r->test_accuracy, test_acc));
+}
+
+/* The trainer runs on its own thread while this one draws; afterwards the
+ * epoch lines go to the normal screen, where they stay. */
+static int train_on_dashboard(const train_options *o, run_setup *run, const char *data_dir,
+                              const nn_dataset *train, const nn_dataset *test, FILE *log)
+{
+    nn_error err;
+    step_series steps = {0};
+    dash_log dlog = {log, o->plot ? &steps : NULL, 0, 0};
+    nn_session_config cfg = {
+        .max_batch = (int)o->max_batch,
+        .weights_ms = -1, /* no drawing pad reads weight snapshots yet */
+        .save_path = o->save,
+        .dataset = data_dir,
+        .resume = run->resuming ? &run->ck : NULL,
+        .on_step = log || o->plot ? log_step : NULL,
+        .on_epoch = log ? log_epoch : NULL,
+        .ctx = &dlog,
+    };
+    nn_session *s;
+    if (nn_session_new(&s, &run->spec, &run->hp, train, test, &cfg, &err))
+        return cli_report(&err);
+    const nn_trainer *t = nn_session_trainer(s);
+    if (o->sample_grid && nn_latent_size(&t->graph) == 0) {
+        cli_error("--sample-grid: %s has no latent code to sample (it needs a gaussian layer, as in vae)", run->model);
+        nn_session_free(s);
+        return EXIT_USAGE;
+    }
+    FILE *progress = o->json ? stderr : stdout;
+    const char *data_name = o->data ? o->data : run->resuming ? data_dir : "data/mnist-small";
+    /* Printed before the dashboard takes the screen, so it is still there
+     * above the epoch lines once the dashboard leaves. */
+    print_start(progress, run, t, data_name, train, test);
+    if (nn_trainer_done(t)) {
+        nn_session_free(s);
+        return 0;
+    }
+    int first_epoch = t->n_history;
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    if (nn_session_start(s, &err)) {
+        nn_session_free(s);
+        return cli_report(&err);
+    }
+    const char *no_color = getenv("NO_COLOR");
+    dash_options d = {
+        .model = run->model,
+        .data = data_name,
+        .fps = (int)o->fps,
+        .color = !o->no_color && !(no_color && *no_color),
+        .ascii = o->ascii,
+        .exit_when_done = o->exit_when_done,
+        .save_path = o->save,
+    };
+    double start = now_seconds();
+    int how = dash_run(s, &d);
+    nn_session_stop(s);
+    double seconds = now_seconds() - start;
+
+    int rc = 0;
+    if (how == DASH_EXIT_ERROR) {
+        cli_error("cannot set up the terminal for the dashboard (nnlab train --no-tui trains without it)");
+        rc = EXIT_RUNTIME;
+    }
+    nn_run_status st;
+    nn_monitor *m = nn_session_monitor(s);
+    nn_monitor_status(m, &st);
+    /* After a reset the history holds only the last run's epochs. */
+    if (st.run > 1 || first_epoch > t->n_history)
+        first_epoch = 0;
+    nn_epoch_summary sums[256];
+    int n_sums = nn_monitor_epochs(m, sums, 256);
+    double elapsed = 0;
+    for (int e = first_epoch; e < t->n_history; e++) {
+        double rate = nn_trainer_samples_per_sec(t);
+        for (int i = 0; i < n_sums; i++)
+            if (sums[i].epoch == e + 1)
+                rate = sums[i].samples_per_sec;
+        elapsed += t->history[e].seconds;
+        print_epoch(progress, t, e, rate, elapsed, 0);
+    }
+    int diverged = st.state == NN_STATE_DIVERGED;
+    int stopped = how == DASH_EXIT_INTERRUPTED || how == DASH_EXIT_TERMINATED || interrupted;
+    if (diverged) {
+        cli_error("training diverged at step %ld: %s is NaN or infinite; try a smaller --lr (now %g)",
+                  st.diverged_step, st.bad_name, st.hp.lr);
+        rc = EXIT_RUNTIME;
+    } else if (stopped) {
+        fprintf(progress, "%s at epoch %d, step %ld.\n", how == DASH_EXIT_TERMINATED ? "Terminated" : "Interrupted",
+                t->epoch + 1, t->step);
+        rc = EXIT_INTERRUPTED;
+    } else if (!nn_trainer_done(t) && how == DASH_EXIT_QUIT) {
+        fprintf(progress, "Stopped at epoch %d, step %ld.\n", t->epoch + 1, t->step);
+    }
+    if (o->save && diverged) {
+        fprintf(progress, "Not saving %s: the weights are no longer finite.\n", o->save);
+    } else if (o->save && rc != EXIT_RUNTIME) {
+        if (nn_checkpoint_save(t, &run->spec, o->save, &err)) {
+            cli_report(&err);
+            rc = EXIT_RUNTIME;
+        } else {
+            fprintf(progress, "Saved %s (%d epoch%s done, step %ld).\n", o->save, t->n_history,
+                    t->n_history == 1 ? "" : "s", t->step);
+        }
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    /* The session has stopped: its trainer is this thread's to use. */
+    if (o->sample_grid && !diverged) {
+        int rc_grid = write_sample_grid((nn_trainer *)t, o->sample_grid);
+        rc = rc ? rc : rc_grid;
+        if (!rc_grid)
+            fprintf(progress, "Wrote a grid of decoded samples to %s\n", o->sample_grid);
+    }
+    if (o->plot && dlog.out_of_memory) {
+        cli_error("out of memory for --plot's step figures");
+        rc = rc ? rc : EXIT_RUNTIME;
+    } else if (o->plot && steps.n > 0) {
+        int prc = write_plot(o->plot, run->model, data_name, t, &steps, first_epoch);
+        rc = rc ? rc : prc;
+    }
+    free(steps.loss);
+    free(steps.accuracy);
+    if (o->json)
+        write_json(run->model, &run->spec, t, seconds, stopped);
+    nn_session_free(s);
+    if (how == DASH_EXIT_TERMINATED) {
+        /* End as SIGTERM would have ended us, now that the terminal is back. */
+        fflush(NULL);
+        signal(SIGTERM, SIG_DFL);
+        raise(SIGTERM);
+    }
+    return rc;
+}
+#endif

@@ -113,6 +113,10 @@ int nn_checkpoint_load_model(const char *path, nn_spec *spec, nn_graph *g, int m
  * epochs...): weights, optimiser, random streams, position and history. */
 int nn_checkpoint_resume(nn_trainer *t, const nn_checkpoint *ck, const nn_hparams *hp, const nn_dataset *train,
                          nn_error *err);
+/* The same, with the graph built for batches of up to max_batch (see
+ * nn_trainer_init_max). */
+int nn_checkpoint_resume_max(nn_trainer *t, const nn_checkpoint *ck, const nn_hparams *hp, const nn_dataset *train,
+                             int max_batch, nn_error *err);
 
 /* An inference model file: the spec, hyperparameters, metadata and
  * history, and the weights of g, with no optimiser or position state

@@ -106,7 +106,15 @@ static int restore(nn_trainer *t, const nn_checkpoint *ck, nn_error *err)
 int nn_checkpoint_resume(nn_trainer *t, const nn_checkpoint *ck, const nn_hparams *hp, const nn_dataset *train,
                          nn_error *err)
 {
-    int rc = nn_trainer_init(t, &ck->spec, hp ? hp : &ck->hp, train, err);
+    return nn_checkpoint_resume_max(t, ck, hp, train, 0, err);
+}
+
+int nn_checkpoint_resume_max(nn_trainer *t, const nn_checkpoint *ck, const nn_hparams *hp, const nn_dataset *train,
+                             int max_batch, nn_error *err)
+{
+    if (!hp)
+        hp = &ck->hp;
+    int rc = nn_trainer_init_max(t, &ck->spec, hp, train, max_batch, err);
     if (rc)
         return rc;
     if ((rc = restore(t, ck, err)))

@@ -34,13 +34,38 @@ int nn_set_threads(int threads)
     return threads;
 }
 
+/* Sample order, random streams and counters as before the first step. */
+static void start_state(nn_trainer *t)
+{
+    const nn_hparams *hp = &t->hp;
+    for (size_t i = 0; i < t->train->count; i++)
+        t->order[i] = i;
+    nn_rng_seed(&t->shuffle_rng, hp->seed * 0x9e3779b97f4a7c15ULL ^ STREAM_SHUFFLE);
+    nn_rng_seed(&t->augment_rng, hp->seed * 0x9e3779b97f4a7c15ULL ^ STREAM_AUGMENT);
+    t->steps_per_epoch = (long)((t->train->count + (size_t)hp->batch - 1) / (size_t)hp->batch);
+    t->pos = 0;
+    t->epoch = 0;
+    t->step = 0;
+    t->train_seconds = 0;
+    t->epoch_loss = 0;
+    t->epoch_seen = t->epoch_correct = 0;
+}
+
 int nn_trainer_init(nn_trainer *t, const nn_spec *spec, const nn_hparams *hp, const nn_dataset *train,
                     nn_error *err)
+{
+    return nn_trainer_init_max(t, spec, hp, train, hp->batch, err);
+}
+
+int nn_trainer_init_max(nn_trainer *t, const nn_spec *spec, const nn_hparams *hp, const nn_dataset *train,
+                        int max_batch, nn_error *err)
 {
     memset(t, 0, sizeof *t);
     t->hp = *hp;
     t->train = train;
-    int rc = nn_model_build(&t->graph, spec, hp, hp->batch, err);
+    if (max_batch < hp->batch)
+        max_batch = hp->batch;
+    int rc = nn_model_build(&t->graph, spec, hp, max_batch, err);
     if (rc)
         return rc;
     size_t inputs = t->graph.nodes[t->graph.input].size, outputs = t->graph.nodes[t->graph.output].size;
@@ -59,20 +84,26 @@ int nn_trainer_init(nn_trainer *t, const nn_spec *spec, const nn_hparams *hp, co
         return err ? err->code : NN_ERUNTIME;
     }
     t->order = malloc(train->count * sizeof *t->order);
-    t->labels = malloc((size_t)hp->batch * sizeof *t->labels);
+    t->labels = malloc((size_t)max_batch * sizeof *t->labels);
     t->scratch = malloc(2 * inputs * sizeof *t->scratch);
-    t->shifts = malloc(2 * (size_t)hp->batch);
+    t->shifts = malloc(2 * (size_t)max_batch);
     if (!t->order || !t->labels || !t->scratch || !t->shifts) {
         nn_trainer_free(t);
         return nn_error_set(err, NN_ERUNTIME, "trainer: out of memory");
     }
-    for (size_t i = 0; i < train->count; i++)
-        t->order[i] = i;
-    nn_rng_seed(&t->shuffle_rng, hp->seed * 0x9e3779b97f4a7c15ULL ^ STREAM_SHUFFLE);
-    nn_rng_seed(&t->augment_rng, hp->seed * 0x9e3779b97f4a7c15ULL ^ STREAM_AUGMENT);
-    t->steps_per_epoch = (long)((train->count + (size_t)hp->batch - 1) / (size_t)hp->batch);
+    start_state(t);
     t->graph.training = 1;
     return NN_OK;
+}
+
+void nn_trainer_reset(nn_trainer *t, const nn_spec *spec)
+{
+    nn_model_init_params(&t->graph, spec, &t->hp);
+    if (t->hp.dropout >= 0)
+        nn_model_set_dropout(&t->graph, t->hp.dropout);
+    nn_optim_reset(&t->optim);
+    start_state(t);
+    t->n_history = 0;
 }
 
 void nn_trainer_free(nn_trainer *t)
@@ -147,7 +178,8 @@ void nn_trainer_step(nn_trainer *t, nn_step_info *info)
     batch_job job = {t, t->order + t->pos};
     nn_parallel_for((size_t)n, 16, fill_batch, &job);
 
-    double progress = (double)t->step / ((double)t->steps_per_epoch * t->hp.epochs);
+    /* Counted in samples so that a batch size changed mid-run keeps the schedule. */
+    double progress = ((double)t->epoch * (double)ds->count + (double)t->pos) / ((double)ds->count * t->hp.epochs);
     float lr = nn_hparams_lr_at(&t->hp, t->epoch, progress);
     nn_graph_forward(g, n);
     nn_graph_backward(g);
@@ -213,7 +245,11 @@ void nn_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, nn_eval *out)
     float *targets = g->target >= 0 ? g->nodes[g->target].value : NULL;
     const nn_node *pred = &g->nodes[g->output];
     size_t idx[1024];
-    int chunk = g->max_batch < 1024 ? g->max_batch : 1024;
+    /* Chunks of the training batch size, so a graph built for larger batches
+     * sums the loss in the same order and reports the same figures. */
+    int chunk = t->hp.batch < g->max_batch ? t->hp.batch : g->max_batch;
+    if (chunk > 1024)
+        chunk = 1024;
     double loss = 0;
     long correct = 0;
     for (size_t start = 0; start < ds->count; start += (size_t)chunk) {

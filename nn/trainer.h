@@ -78,7 +78,16 @@ typedef struct nn_trainer {
 /* Build the model of spec with hp and prepare training on train. */
 int nn_trainer_init(nn_trainer *t, const nn_spec *spec, const nn_hparams *hp, const nn_dataset *train,
                     nn_error *err);
+/* The same, with a graph built for batches of up to max_batch samples, so
+ * hp.batch can later be raised up to that while training. */
+int nn_trainer_init_max(nn_trainer *t, const nn_spec *spec, const nn_hparams *hp, const nn_dataset *train,
+                        int max_batch, nn_error *err);
 void nn_trainer_free(nn_trainer *t);
+/* Start over: initial weights drawn again from hp.seed (spec must be the one
+ * the trainer was built from), optimiser state cleared, sample order, random
+ * streams and epoch history as at init; a following run is bit-identical to
+ * a fresh trainer with the current hp. */
+void nn_trainer_reset(nn_trainer *t, const nn_spec *spec);
 /* Train on the next batch. */
 void nn_trainer_step(nn_trainer *t, nn_step_info *info);
 /* 1 when all hp.epochs epochs are done. */

@@ -1,0 +1,261 @@
+/* The session's commands, carried out on the trainer thread between
+ * batches: run state, live hyperparameters, speed, save, reset, restore. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "model.h"
+#include "session_internal.h"
+
+/* ---- keeping the last good weights ---------------------------------------- */
+
+void session_keep_good(nn_session *s)
+{
+    nn_trainer *t = &s->trainer;
+    size_t n = t->graph.n_params;
+    memcpy(s->good.params, t->graph.params, n * sizeof(float));
+    memcpy(s->good.m, t->optim.m, n * sizeof(float));
+    memcpy(s->good.v, t->optim.v, n * sizeof(float));
+    s->good.optim_t = t->optim.t;
+    s->good.step = t->step;
+    nn_run_status *st = nn_monitor_lock(&s->monitor);
+    st->good_step = t->step;
+    nn_monitor_unlock(&s->monitor);
+}
+
+/* ---- state published to the monitor ----------------------------------------- */
+
+int session_state(const nn_session *s)
+{
+    if (s->diverged)
+        return NN_STATE_DIVERGED;
+    if (s->steps_left > 0 || s->step_epoch)
+        return NN_STATE_STEPPING;
+    if (nn_trainer_done(&s->trainer))
+        return NN_STATE_DONE;
+    return s->running ? NN_STATE_RUNNING : NN_STATE_PAUSED;
+}
+
+int session_busy(const nn_session *s)
+{
+    int state = session_state(s);
+    return state == NN_STATE_RUNNING || state == NN_STATE_STEPPING;
+}
+
+void session_publish_state(nn_session *s)
+{
+    int state = session_state(s);
+    nn_run_status *st = nn_monitor_lock(&s->monitor);
+    int was = st->state;
+    st->state = state;
+    st->hp = s->trainer.hp;
+    st->speed_limit = (int)s->speed;
+    nn_monitor_unlock(&s->monitor);
+    if (was != state && (was == NN_STATE_RUNNING || was == NN_STATE_STEPPING))
+        nn_monitor_stop_clock(&s->monitor);
+}
+
+void session_publish_weights(nn_session *s, double now)
+{
+    if (s->cfg.weights_ms < 0)
+        return;
+    if (nn_monitor_publish_weights(&s->monitor, s->trainer.graph.params))
+        s->last_weights = now;
+}
+
+/* ---- commands ------------------------------------------------------------------ */
+
+static const char *live_keys[] = {"lr", "momentum", "weight_decay", "l1", "dropout", "batch", "epochs",
+                                  "nesterov", "beta1", "beta2", "alpha", "eps", "schedule", "lr_step",
+                                  "lr_gamma", "augment"};
+
+int nn_session_live_key(const char *key)
+{
+    for (size_t i = 0; i < sizeof live_keys / sizeof *live_keys; i++)
+        if (!strcmp(key, live_keys[i]))
+            return 1;
+    return 0;
+}
+
+/* The numeric value of a live key, for marks on the chart. */
+static double hp_value(const nn_hparams *hp, const char *key, float dropout)
+{
+    if (!strcmp(key, "lr")) return hp->lr;
+    if (!strcmp(key, "momentum")) return hp->momentum;
+    if (!strcmp(key, "weight_decay")) return hp->weight_decay;
+    if (!strcmp(key, "l1")) return hp->l1;
+    if (!strcmp(key, "dropout")) return dropout;
+    if (!strcmp(key, "batch")) return hp->batch;
+    if (!strcmp(key, "epochs")) return hp->epochs;
+    if (!strcmp(key, "nesterov")) return hp->nesterov;
+    if (!strcmp(key, "beta1")) return hp->beta1;
+    if (!strcmp(key, "beta2")) return hp->beta2;
+    if (!strcmp(key, "alpha")) return hp->alpha;
+    if (!strcmp(key, "eps")) return hp->eps;
+    if (!strcmp(key, "schedule")) return hp->schedule;
+    if (!strcmp(key, "lr_step")) return hp->lr_step;
+    if (!strcmp(key, "lr_gamma")) return hp->lr_gamma;
+    if (!strcmp(key, "augment")) return hp->augment;
+    return NAN;
+}
+
+static void set_hparam(nn_session *s, const char *key, const char *value)
+{
+    nn_trainer *t = &s->trainer;
+    long step = t->step;
+    if (!nn_session_live_key(key)) {
+        nn_monitor_event(&s->monitor, step, NN_EVENT_ERROR, "%s cannot change while training", key);
+        return;
+    }
+    nn_hparams hp = t->hp;
+    nn_error err;
+    if (nn_hparams_set(&hp, key, value, &err)) {
+        nn_monitor_event(&s->monitor, step, NN_EVENT_ERROR, "%s", err.msg);
+        return;
+    }
+    if (hp.batch > t->graph.max_batch) {
+        nn_monitor_event(&s->monitor, step, NN_EVENT_ERROR, "batch: %d is above %d, the most this graph takes",
+                         hp.batch, t->graph.max_batch);
+        return;
+    }
+    if (!strcmp(key, "dropout") && !s->dropout_layers) {
+        nn_monitor_event(&s->monitor, step, NN_EVENT_ERROR, "dropout: the model has no dropout layer");
+        return;
+    }
+    nn_run_status *st = nn_monitor_lock(&s->monitor);
+    float old_dropout = st->dropout;
+    if (!strcmp(key, "dropout"))
+        st->dropout = hp.dropout;
+    float new_dropout = st->dropout;
+    nn_monitor_unlock(&s->monitor);
+    double from = hp_value(&t->hp, key, old_dropout), to = hp_value(&hp, key, new_dropout);
+    if (!strcmp(key, "dropout"))
+        nn_model_set_dropout(&t->graph, hp.dropout);
+    t->hp = hp;
+    t->steps_per_epoch = (long)((t->train->count + (size_t)hp.batch - 1) / (size_t)hp.batch);
+    if (from == to)
+        return;
+    nn_monitor_event(&s->monitor, step, NN_EVENT_HPARAM, "%s %.3g -> %.3g", key, from, to);
+    nn_monitor_mark(&s->monitor, step, key, from, to);
+}
+
+static void save(nn_session *s, const char *path)
+{
+    nn_trainer *t = &s->trainer;
+    char fallback[64];
+    if (!path || !*path)
+        path = s->cfg.save_path;
+    if (!path || !*path) {
+        snprintf(fallback, sizeof fallback, "nnlab-step%ld.nnl", t->step);
+        path = fallback;
+    }
+    nn_error err;
+    if (s->diverged)
+        nn_monitor_event(&s->monitor, t->step, NN_EVENT_ERROR, "not saving %s: the weights are not finite", path);
+    else if (nn_checkpoint_save(t, s->spec, path, &err))
+        nn_monitor_event(&s->monitor, t->step, NN_EVENT_ERROR, "save: %s", err.msg);
+    else
+        nn_monitor_event(&s->monitor, t->step, NN_EVENT_SAVE, "saved %s", path);
+}
+
+static void reset(nn_session *s)
+{
+    nn_trainer *t = &s->trainer;
+    nn_trainer_reset(t, s->spec);
+    s->diverged = 0;
+    s->steps_left = 0;
+    s->step_epoch = 0;
+    nn_monitor_new_run(&s->monitor);
+    session_keep_good(s);
+    s->epoch_start = session_now();
+    nn_run_status st;
+    nn_monitor_status(&s->monitor, &st);
+    nn_monitor_event(&s->monitor, 0, NN_EVENT_STATE, "reset: run %d from the initial weights, seed %llu", st.run,
+                     (unsigned long long)t->hp.seed);
+    session_publish_weights(s, session_now());
+}
+
+static void restore(nn_session *s)
+{
+    nn_trainer *t = &s->trainer;
+    if (s->good.step < 0) {
+        nn_monitor_event(&s->monitor, t->step, NN_EVENT_ERROR, "restore: no good weights kept yet");
+        return;
+    }
+    size_t n = t->graph.n_params;
+    memcpy(t->graph.params, s->good.params, n * sizeof(float));
+    memcpy(t->optim.m, s->good.m, n * sizeof(float));
+    memcpy(t->optim.v, s->good.v, n * sizeof(float));
+    t->optim.t = s->good.optim_t;
+    s->diverged = 0;
+    nn_monitor_event(&s->monitor, t->step, NN_EVENT_STATE, "restored the weights of step %ld", s->good.step);
+    session_publish_weights(s, session_now());
+}
+
+void session_apply(nn_session *s, const nn_command *c)
+{
+    nn_trainer *t = &s->trainer;
+    int was_busy = session_busy(s);
+    switch (c->kind) {
+    case NN_CMD_TOGGLE:
+    case NN_CMD_PAUSE:
+    case NN_CMD_RESUME: {
+        int run = c->kind == NN_CMD_RESUME || (c->kind == NN_CMD_TOGGLE && !was_busy);
+        s->running = run;
+        s->steps_left = 0;
+        s->step_epoch = 0;
+        if (run)
+            s->diverged = 0;
+        if (run && nn_trainer_done(t))
+            nn_monitor_event(&s->monitor, t->step, NN_EVENT_INFO, "all %d epochs are done (r starts over)",
+                             t->hp.epochs);
+        else if (run != was_busy)
+            nn_monitor_event(&s->monitor, t->step, NN_EVENT_STATE, run ? "resumed" : "paused");
+        break;
+    }
+    case NN_CMD_STEP_BATCH:
+    case NN_CMD_STEP_EPOCH:
+        s->running = 0;
+        if (nn_trainer_done(t)) {
+            s->steps_left = 0;
+            s->step_epoch = 0;
+            nn_monitor_event(&s->monitor, t->step, NN_EVENT_INFO, "all %d epochs are done (r starts over)",
+                             t->hp.epochs);
+        } else if (c->kind == NN_CMD_STEP_BATCH) {
+            s->step_epoch = 0;
+            s->steps_left++;
+            s->diverged = 0;
+        } else {
+            s->steps_left = 0;
+            s->step_epoch = 1;
+            s->diverged = 0;
+        }
+        break;
+    case NN_CMD_SET:
+        set_hparam(s, c->key, c->value);
+        break;
+    case NN_CMD_SPEED:
+        s->speed = c->number > 0 ? c->number : 0;
+        s->next_step_at = 0;
+        if (s->speed)
+            nn_monitor_event(&s->monitor, t->step, NN_EVENT_INFO, "speed limit %ld steps/s", s->speed);
+        else
+            nn_monitor_event(&s->monitor, t->step, NN_EVENT_INFO, "speed unlimited");
+        break;
+    case NN_CMD_SAVE:
+        save(s, c->value);
+        break;
+    case NN_CMD_RESET:
+        reset(s);
+        break;
+    case NN_CMD_RESTORE:
+        restore(s);
+        break;
+    case NN_CMD_QUIT:
+        s->quit = 1;
+        break;
+    }
+    session_publish_state(s);
+}
+

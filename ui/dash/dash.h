@@ -1,0 +1,33 @@
+/* The training dashboard (SPEC §7): an ncurses view of a running
+ * nn_session, steered from the keyboard.  It runs on the calling thread,
+ * which must be the one that owns the terminal, and talks to the trainer
+ * only through the session's commands and monitor. */
+#ifndef DASH_H
+#define DASH_H
+
+#include "session.h"
+
+typedef struct dash_options {
+    const char *model;      /* model name for the header */
+    const char *data;       /* dataset name for the header */
+    int fps;                /* redraws per second; 0: 10 */
+    int color;              /* 0: no colour (NO_COLOR, --no-color) */
+    int ascii;              /* 1: ASCII charts even on a UTF-8 terminal */
+    int exit_when_done;     /* 1: return as soon as training is done */
+    const char *save_path;  /* where s saves (NULL: the session's default) */
+} dash_options;
+
+enum dash_exit {
+    DASH_EXIT_QUIT,         /* q */
+    DASH_EXIT_DONE,         /* training finished and exit_when_done was set */
+    DASH_EXIT_INTERRUPTED,  /* Ctrl-C */
+    DASH_EXIT_TERMINATED,   /* SIGTERM or SIGHUP */
+    DASH_EXIT_ERROR         /* the terminal could not be set up */
+};
+
+/* Show the dashboard until the user quits or a signal ends it; the
+ * terminal is restored on return whatever the reason.  Returns an enum
+ * dash_exit.  The session keeps running: the caller stops it. */
+int dash_run(nn_session *s, const dash_options *opt);
+
+#endif
