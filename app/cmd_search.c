@@ -14,9 +14,13 @@
 #include "commands.h"
 #include "data.h"
 #include "json.h"
+#include "nnlab_config.h"
 #include "plot.h"
 #include "search.h"
 #include "trainer.h"
+#if NNLAB_HAVE_TUI
+#include "dash.h"
+#endif
 
 /* Measured with tests/bench/search_jobs on the 2-core development machine. */
 #define JOBS_MEASUREMENT                                                          \
@@ -55,7 +59,12 @@ static const char search_help[] =
     "                        the best trial drawn thick\n"
     "  --save-best FILE      save the best trial's trained model (a model file, as\n"
     "                        train --save writes; kept even on Ctrl-C)\n"
-    "  --no-tui, --no-gui    plain progress lines\n"
+    "  --no-tui              plain progress lines instead of the live table (on a\n"
+    "                        terminal, a table of the trials with the best one\n"
+    "                        highlighted; q stops the search, keeping finished trials)\n"
+    "  --no-gui              accepted, as for train\n"
+    "  --no-color            a table without colours (as does NO_COLOR=1)\n"
+    "  --exit-when-done      close the table when the last trial ends\n"
     "  -h, --help            this help\n"
     "\n"
     "Trials and threads: trials run one per core with one BLAS thread each\n"
@@ -107,6 +116,7 @@ typedef struct search_options {
     int min_epochs;
     int jobs;
     int json;
+    int no_tui, no_color, exit_when_done;
     cli_hparams hparams;
 } search_options;
 
@@ -193,8 +203,14 @@ static int parse_options(int argc, char **argv, search_options *o)
             o->halving = 1;
         } else if (!strcmp(argv[i], "--json")) {
             o->json = 1;
-        } else if (!strcmp(argv[i], "--no-tui") || !strcmp(argv[i], "--no-gui")) {
-            /* plain lines are what this build shows */
+        } else if (!strcmp(argv[i], "--no-tui")) {
+            o->no_tui = 1;
+        } else if (!strcmp(argv[i], "--no-gui")) {
+            /* no pad for a search */
+        } else if (!strcmp(argv[i], "--no-color")) {
+            o->no_color = 1;
+        } else if (!strcmp(argv[i], "--exit-when-done")) {
+            o->exit_when_done = 1;
         } else if ((r = cli_hparam_option(&o->hparams, argc, argv, &i))) {
             if (r < 0)
                 return EXIT_USAGE;
@@ -607,8 +623,13 @@ int cmd_search(int argc, char **argv)
 
     FILE *out = o.json ? stderr : stdout;
     progress prog = {out, n};
+    int use_dash = 0;
+#if NNLAB_HAVE_TUI
+    const char *term = getenv("TERM");
+    use_dash = !o.no_tui && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO) && term && *term && strcmp(term, "dumb");
+#endif
     nn_search_options sopt = {.jobs = jobs, .halving = o.halving, .min_epochs = o.min_epochs, .keep = o.keep,
-                              .on_event = on_event, .ctx = &prog};
+                              .on_event = use_dash ? NULL : on_event, .ctx = &prog};
     if (nn_search_new(&search, trials, n, &sopt, &train, &test, &err)) {
         rc = cli_report(&err);
         goto out;
@@ -637,6 +658,30 @@ int cmd_search(int argc, char **argv)
         rc = cli_report(&err);
         goto out_signals;
     }
+    int stopped = 0;
+#if NNLAB_HAVE_TUI
+    if (use_dash) {
+        char subtitle[512];
+        snprintf(subtitle, sizeof subtitle, "%s on %s: %d %s trial%s, %d at a time x %d BLAS thread%s, seed %llu%s",
+                 o.model, o.data ? o.data : "data/mnist-small", n, o.random ? "random" : "grid", n == 1 ? "" : "s",
+                 jobs, threads, threads == 1 ? "" : "s", (unsigned long long)trials[0].hp.seed,
+                 o.halving ? ", successive halving" : "");
+        const char *no_color = getenv("NO_COLOR");
+        dash_search_options d = {.title = o.space, .subtitle = subtitle, .fps = 10,
+                                 .color = !o.no_color && !(no_color && *no_color),
+                                 .exit_when_done = o.exit_when_done};
+        int how = dash_search_run(search, &d);
+        if (how == DASH_EXIT_ERROR)
+            cli_error("cannot set up the terminal for the live table (--no-tui prints plain lines)");
+        if (!nn_search_finished(search)) {
+            nn_search_cancel(search);
+            if (how == DASH_EXIT_INTERRUPTED || how == DASH_EXIT_TERMINATED)
+                interrupted = 1;
+            else
+                stopped = 1;
+        }
+    }
+#endif
     while (!nn_search_finished(search)) {
         if (interrupted)
             nn_search_cancel(search);
@@ -653,6 +698,11 @@ int cmd_search(int argc, char **argv)
         for (int i = 0; i < n; i++)
             done += trials[i].state == NN_TRIAL_DONE;
         fprintf(out, "Interrupted: %d of %d trials had finished.\n", done, n);
+    } else if (stopped) {
+        int done = 0;
+        for (int i = 0; i < n; i++)
+            done += trials[i].state == NN_TRIAL_DONE;
+        fprintf(out, "Stopped: %d of %d trials had finished.\n", done, n);
     }
     if (best >= 0) {
         char params[1024], cmd[4096];
