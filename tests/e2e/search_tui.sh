@@ -8,15 +8,16 @@
 # Exits 77 (skipped) only when tmux is not installed.
 set -uo pipefail
 
-nnlab=$1
+nnlab=$(realpath "$1")
 if ! command -v tmux >/dev/null 2>&1; then
 	echo "SKIP: tmux is not installed; the search table test needs a terminal to drive"
 	exit 77
 fi
 tmp=$(mktemp -d)
-sock=$tmp/tmux.sock
+# A server per scenario, so one shutting down never races the next start.
+sock=$tmp/tmux-1.sock
 T() { tmux -S "$sock" -f /dev/null "$@"; }
-trap 'T kill-server >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+trap 'for s in "$tmp"/tmux-*.sock; do tmux -S "$s" kill-server >/dev/null 2>&1; done; rm -rf "$tmp"' EXIT
 failures=0
 checks=0
 fail() {
@@ -55,6 +56,8 @@ checks=$((checks + 1))
 shows "reproduce: nnlab train" || fail "the results were not printed after the table"
 T kill-server
 
+sock=$tmp/tmux-2.sock
+
 # 2. q in the middle stops the search and keeps what finished.
 T new-session -d -x 120 -y 30 "TERM=xterm-256color '$nnlab' search --grid 'lr=0.05,0.1,0.2,0.3,0.4,0.5' --model linear --epochs 8 --jobs 1; echo EXIT=\$?; sleep 60"
 checks=$((checks + 1))
@@ -65,6 +68,8 @@ wait_for 15 shows "EXIT=" || fail "q did not stop the search"
 checks=$((checks + 1))
 shows "Stopped:" || fail "a stopped search does not say so"
 T kill-server
+
+sock=$tmp/tmux-3.sock
 
 # 3. Ctrl-C: status 130.
 T new-session -d -x 120 -y 30 "TERM=xterm-256color '$nnlab' search --grid 'lr=0.05,0.1,0.2,0.3' --model mlp --epochs 20 --jobs 1; echo EXIT=\$?; sleep 60"
