@@ -27,11 +27,11 @@ static const char prune_help[] =
     "Options:\n"
     "  --sparsity S          fraction of weights to remove, 0 <= S < 1 (0.9: 90%%)\n"
     "  -o, --output OUT      the pruned model file\n"
-    "  --finetune EPOCHS     epochs of fine-tuning after pruning (default 0); the\n"
-    "                        sparsity then ramps up over the first half of them\n"
+    "  --finetune EPOCHS     epochs of fine-tuning after pruning (default 0)\n"
+    "  --gradual             with --finetune: instead of pruning to S at once, ramp\n"
+    "                        the sparsity up over the first half of the fine-tuning\n"
     "                        (S * (1 - (1 - t)^3), re-ranked 20 times an epoch) and\n"
-    "                        the second half trains at S\n"
-    "  --oneshot             with --finetune: prune to S at once, then fine-tune\n"
+    "                        train the second half at S\n"
     "  --criterion NAME      magnitude: rank by |w| across all layers (default);\n"
     "                        lamp: |w| within a layer, layers balanced by LAMP\n"
     "                        scores (w^2 / sum of the larger weights' w^2)\n"
@@ -50,7 +50,7 @@ typedef struct prune_options {
     double sparsity;
     int have_sparsity;
     int finetune;
-    int oneshot;
+    int gradual;
     int criterion;
     int json;
     cli_hparams hparams;
@@ -112,8 +112,8 @@ static int parse_options(int argc, char **argv, prune_options *o)
                 cli_error("--criterion: unknown '%s' (expected magnitude or lamp)", value);
                 return EXIT_USAGE;
             }
-        } else if (!strcmp(argv[i], "--oneshot")) {
-            o->oneshot = 1;
+        } else if (!strcmp(argv[i], "--gradual")) {
+            o->gradual = 1;
         } else if ((r = cli_hparam_option(&o->hparams, argc, argv, &i))) {
             if (r < 0)
                 return EXIT_USAGE;
@@ -155,6 +155,8 @@ static void write_json(const prune_options *o, const prune_report *r)
     json_int(&j, "weights", (long long)r->weights);
     json_int(&j, "pruned", (long long)r->pruned);
     json_int(&j, "finetune_epochs", o->finetune);
+    json_string(&j, "criterion", o->criterion == NN_PRUNE_LAMP ? "lamp" : "magnitude");
+    json_bool(&j, "gradual", o->finetune > 0 && o->gradual);
     json_number(&j, "accuracy_before", r->acc_before);
     json_number(&j, "accuracy_pruned", r->acc_pruned);
     json_number(&j, "accuracy_after", r->acc_after);
@@ -242,7 +244,7 @@ int cmd_prune(int argc, char **argv)
             rep.weights, 100.0 * (double)rep.pruned / (double)rep.weights, 100 * rep.acc_pruned, rep.loss_pruned);
     rep.acc_after = rep.acc_pruned;
     rep.loss_after = rep.loss_pruned;
-    int gradual = o.finetune > 0 && !o.oneshot;
+    int gradual = o.finetune > 0 && o.gradual;
     if (gradual) {
         memcpy(t.graph.params, trained, t.graph.n_params * sizeof *trained);
         nn_prune_mask_free(&mask);

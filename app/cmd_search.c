@@ -23,10 +23,11 @@
 #endif
 
 /* Measured with tests/bench/search_jobs on the 2-core development machine. */
-#define JOBS_MEASUREMENT                                                          \
-    "On 2 cores, a 6-trial grid of mlp for 3 epochs\n"                          \
-    "on mnist-small (tests/bench/search_jobs, median of 3): one at a time with 2\n" \
-    "BLAS threads 7.1 s, two at a time with 1 thread each 5.8 s."
+#define JOBS_MEASUREMENT                                                                 \
+    "Medians of 3 runs of tests/bench/search_jobs (a\n"                                  \
+    "6-trial grid on mnist-small, 2 cores): mlp, 3 epochs: one at a time with 2 BLAS\n"   \
+    "threads 7.1 s, two at a time with 1 thread each 5.8 s; lenet, 1 epoch: 21.3 s\n"    \
+    "against 17.5 s."
 
 static const char search_help[] =
     "Usage: nnlab search (--grid SPACE | --random N SPACE) [options]\n"
