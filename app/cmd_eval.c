@@ -8,7 +8,6 @@
 #include "cli.h"
 #include "commands.h"
 #include "json.h"
-#include "quant.h"
 #include "trainer.h"
 
 static const char eval_help[] =
@@ -149,22 +148,15 @@ int cmd_eval(int argc, char **argv)
     int rc = 0;
     if (nn_trainer_init(&t, &ck.spec, &hp, &test, &err) || nn_checkpoint_apply(&ck, &t.graph, &err)) {
         rc = cli_report(&err);
+    } else if (nn_checkpoint_attach_quant(&ck, &t.graph, &err)) { /* int8 files run their int8 layers */
+        rc = cli_report(&err);
     } else {
         nn_eval ev;
-        nn_quant q = {0};
-        if (ck.quantised && nn_checkpoint_quant(&ck, &t.graph, &q, &err)) {
-            rc = cli_report(&err);
-        } else {
-            if (ck.quantised)
-                nn_quant_evaluate(&q, &t.graph, &test, &ev);
-            else
-                nn_trainer_evaluate(&t, &test, &ev);
-            if (json)
-                print_json(model, dir, &ev, ck.quantised);
-            else
-                print_table(model, dir, &ev, ck.quantised);
-        }
-        nn_quant_free(&q);
+        nn_trainer_evaluate(&t, &test, &ev);
+        if (json)
+            print_json(model, dir, &ev, ck.quantised);
+        else
+            print_table(model, dir, &ev, ck.quantised);
     }
     nn_trainer_free(&t);
     nn_dataset_free(&test);

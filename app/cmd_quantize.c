@@ -109,8 +109,8 @@ static int compare_doubles(const void *a, const void *b)
 }
 
 /* Batch-1 inference samples/s over the test images: the median of 5 runs
- * of about 0.2 s, through the int8 layers when q is not NULL. */
-static double batch1_rate(nn_graph *g, nn_quant *q, const nn_dataset *ds)
+ * of about 0.2 s. */
+static double batch1_rate(nn_graph *g, const nn_dataset *ds)
 {
     nn_node *in = &g->nodes[g->input], *target = &g->nodes[g->target];
     double rates[5];
@@ -123,10 +123,7 @@ static double batch1_rate(nn_graph *g, nn_quant *q, const nn_dataset *ds)
                 size_t idx = next++ % ds->count;
                 int label;
                 nn_dataset_batch(ds, &idx, 1, in->value, target->value, &label);
-                if (q)
-                    nn_quant_forward(q, g, 1);
-                else
-                    nn_graph_forward(g, 1);
+                nn_graph_forward(g, 1); /* int8 where the graph has int8 layers attached */
             }
             elapsed = now_seconds() - start;
         } while (elapsed < 0.2);
@@ -178,7 +175,7 @@ int cmd_quantize(int argc, char **argv)
     nn_error err;
     nn_trainer t;
     nn_graph one = {0}, one8 = {0};
-    nn_quant q = {0}, q8 = {0}, q1 = {0};
+    nn_quant q = {0};
     quantize_report rep = {0};
     int have_trainer = 0;
     FILE *out = o.json ? stderr : stdout;
@@ -225,21 +222,20 @@ int cmd_quantize(int argc, char **argv)
     }
     /* The figures after come from the file as eval will read it. */
     if (nn_checkpoint_load(&ck8, o.out, &err) || nn_checkpoint_apply(&ck8, &t.graph, &err) ||
-        nn_checkpoint_quant(&ck8, &t.graph, &q8, &err)) {
+        nn_checkpoint_attach_quant(&ck8, &t.graph, &err)) {
         rc = cli_report(&err);
         goto out;
     }
-    nn_quant_evaluate(&q8, &t.graph, &test, &ev);
+    nn_trainer_evaluate(&t, &test, &ev);
     rep.acc_after = ev.accuracy;
     rep.loss_after = ev.loss;
 
-    if (nn_checkpoint_build(&ck, &one, 1, &err) || nn_checkpoint_build(&ck8, &one8, 1, &err) ||
-        nn_checkpoint_quant(&ck8, &one8, &q1, &err)) {
+    if (nn_checkpoint_build(&ck, &one, 1, &err) || nn_checkpoint_build(&ck8, &one8, 1, &err)) {
         rc = cli_report(&err);
         goto out;
     }
-    rep.rate_float = batch1_rate(&one, NULL, &test);
-    rep.rate_int8 = batch1_rate(&one8, &q1, &test);
+    rep.rate_float = batch1_rate(&one, &test);
+    rep.rate_int8 = batch1_rate(&one8, &test);
 
     fprintf(out, "%s: %d layer%s quantised to int8, inputs calibrated on %ld training images\n\n", o.model,
             rep.layers, rep.layers == 1 ? "" : "s", o.calibrate < (long)train.count ? o.calibrate : (long)train.count);
@@ -256,8 +252,6 @@ int cmd_quantize(int argc, char **argv)
         write_json(&o, &rep);
 out:
     nn_quant_free(&q);
-    nn_quant_free(&q8);
-    nn_quant_free(&q1);
     nn_graph_free(&one);
     nn_graph_free(&one8);
     if (have_trainer)

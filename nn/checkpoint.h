@@ -104,7 +104,8 @@ void nn_checkpoint_free(nn_checkpoint *ck);
 /* Copy the stored parameters into g, built from the same spec; a tensor
  * count, name or shape that differs gives NN_EINPUT naming the tensor. */
 int nn_checkpoint_apply(const nn_checkpoint *ck, nn_graph *g, nn_error *err);
-/* Build the stored model for batches of up to max_batch, with its weights. */
+/* Build the stored model for batches of up to max_batch, with its weights
+ * (and, for a quantised model, its int8 layers attached). */
 int nn_checkpoint_build(const nn_checkpoint *ck, nn_graph *g, int max_batch, nn_error *err);
 /* Read path and build its model for inference: spec and g belong to the caller. */
 int nn_checkpoint_load_model(const char *path, nn_spec *spec, nn_graph *g, int max_batch, nn_error *err);
@@ -136,5 +137,9 @@ int nn_checkpoint_export(const nn_graph *g, const nn_spec *spec, const nn_hparam
                          const char *path, size_t *bytes, nn_error *err);
 /* Set up q to run ck's int8 layers on g, built from ck (nn_checkpoint_build). */
 int nn_checkpoint_quant(const nn_checkpoint *ck, const nn_graph *g, struct nn_quant *q, nn_error *err);
+/* For a quantised ck, attach its int8 layers to g (built from ck's spec),
+ * so that every forward pass of g runs them; nothing for a float model.
+ * nn_checkpoint_build does this itself. */
+int nn_checkpoint_attach_quant(const nn_checkpoint *ck, nn_graph *g, nn_error *err);
 
 #endif

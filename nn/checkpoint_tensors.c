@@ -214,6 +214,26 @@ int nn_checkpoint_quant(const nn_checkpoint *ck, const nn_graph *g, nn_quant *q,
     return rc;
 }
 
+int nn_checkpoint_attach_quant(const nn_checkpoint *ck, nn_graph *g, nn_error *err)
+{
+    if (!ck->quantised)
+        return NN_OK;
+    nn_quant *q = malloc(sizeof *q);
+    if (!q)
+        return nn_error_set(err, NN_ERUNTIME, "%s: out of memory", ck->path);
+    int rc = nn_checkpoint_quant(ck, g, q, err);
+    if (rc) {
+        free(q);
+        return rc;
+    }
+    if (g->quant) {
+        nn_quant_free(g->quant);
+        free(g->quant);
+    }
+    g->quant = q;
+    return NN_OK;
+}
+
 /* ---- writing -------------------------------------------------------------- */
 
 static size_t section_begin(nn_bytes *b, const char *tag)

@@ -454,22 +454,26 @@ static void conv_i8(nn_quant *q, const nn_quant_layer *l, nn_graph *g, nn_node *
     }
 }
 
+int nn_quant_run_node(nn_quant *q, nn_graph *g, int node, int n)
+{
+    for (int k = 0; k < q->n_layers; k++) {
+        if (q->layers[k].node != node)
+            continue;
+        if (g->nodes[node].op == NN_OP_CONV2D)
+            conv_i8(q, &q->layers[k], g, &g->nodes[node], n);
+        else
+            matmul_i8(q, &q->layers[k], g, &g->nodes[node], n);
+        return 1;
+    }
+    return 0;
+}
+
 void nn_quant_forward(nn_quant *q, nn_graph *g, int n)
 {
     g->batch = n;
     for (int i = 0; i < g->n_nodes; i++) {
         nn_node *node = &g->nodes[i];
-        if (node->op <= NN_OP_PARAM)
-            continue;
-        const nn_quant_layer *l = NULL;
-        for (int k = 0; k < q->n_layers && !l; k++)
-            if (q->layers[k].node == i)
-                l = &q->layers[k];
-        if (l && node->op == NN_OP_CONV2D)
-            conv_i8(q, l, g, node, n);
-        else if (l)
-            matmul_i8(q, l, g, node, n);
-        else
+        if (node->op > NN_OP_PARAM && !nn_quant_run_node(q, g, i, n))
             nn_ops[node->op].forward(g, node, n);
     }
 }

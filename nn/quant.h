@@ -62,6 +62,10 @@ const nn_quant_layer *nn_quant_find(const nn_quant *q, int param);
 /* Unpadded copy of a layer's int8 weights (rows x k) into out. */
 void nn_quant_layer_values(const nn_quant_layer *l, int8_t *out);
 
+/* If node is one of q's layers, run it in int8 on n samples and return 1;
+ * else 0.  nn_graph_forward calls this when q is attached to the graph
+ * (g->quant), so every caller of the graph runs the int8 layers. */
+int nn_quant_run_node(nn_quant *q, nn_graph *g, int node, int n);
 /* Run g forward on n samples (inputs filled), with q's layers in int8. */
 void nn_quant_forward(nn_quant *q, nn_graph *g, int n);
 /* As nn_trainer_evaluate, through nn_quant_forward. */

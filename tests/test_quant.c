@@ -204,6 +204,25 @@ START_TEST(test_int8_matches_float)
     ck_assert_int_eq(nn_checkpoint_build(&ck, &g, 100, &err), NN_OK);
     ck_assert_msg(nn_checkpoint_quant(&ck, &g, &q2, &err) == NN_OK, "%s", err.msg);
     ck_assert_mem_eq(q2.layers[0].w, q.layers[0].w, 128 * 800);
+    /* nn_checkpoint_build attached the int8 layers: the graph's own forward
+     * pass runs them, bit for bit as nn_quant_forward does. */
+    ck_assert_ptr_nonnull(g.quant);
+    {
+        nn_node *in = &g.nodes[g.input], *tg = &g.nodes[g.target];
+        size_t idx[10];
+        int lab[10];
+        for (int i = 0; i < 10; i++)
+            idx[i] = (size_t)(i * 13);
+        nn_dataset_batch(&test_set, idx, 10, in->value, tg->value, lab);
+        int logits = g.nodes[g.output].in[0];
+        size_t len = 10 * g.nodes[logits].size;
+        nn_graph_forward(&g, 10);
+        float *via_graph = malloc(len * sizeof *via_graph);
+        memcpy(via_graph, g.nodes[logits].value, len * sizeof *via_graph);
+        nn_quant_forward(&q2, &g, 10);
+        ck_assert_mem_eq(via_graph, g.nodes[logits].value, len * sizeof *via_graph);
+        free(via_graph);
+    }
     nn_eval back;
     nn_quant_evaluate(&q2, &g, &test_set, &back);
     ck_assert_double_eq(back.accuracy, i8.accuracy);
