@@ -1,6 +1,7 @@
 /* Option handling shared by every subcommand. */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,21 @@ int cli_model_path(const char *name, char *path, size_t len)
     }
     snprintf(path, len, "%s/assets/models/%s.spec", cli_root(), name);
     return access(path, R_OK) == 0 ? 0 : -1;
+}
+
+void cli_font_path(char *path, size_t len)
+{
+    snprintf(path, len, "%s/assets/fonts/DejaVuSans.ttf", cli_root());
+}
+
+FILE *cli_open_events(const char *path)
+{
+    if (!strcmp(path, "-"))
+        return stdout;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        cli_error("%s: cannot write events: %s", path, strerror(errno));
+    return f;
 }
 
 void cli_default_data(char *path, size_t len)

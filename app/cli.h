@@ -5,6 +5,7 @@
 #define APP_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "checkpoint.h"
 #include "data.h"
@@ -34,6 +35,11 @@ const char *cli_root(void);
 int cli_model_path(const char *name, char *path, size_t len);
 /* Default data directory (the bundled data/mnist-small). */
 void cli_default_data(char *path, size_t len);
+/* The drawing pad's font (assets/fonts). */
+void cli_font_path(char *path, size_t len);
+/* Open the file of an --events option for writing; "-" is stdout.  NULL
+ * (after printing why) if it cannot be opened. */
+FILE *cli_open_events(const char *path);
 
 /* Training options collected from the command line, applied over a spec's
  * own `train` line once the spec is known. */

@@ -10,5 +10,7 @@ int cmd_prune(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_draw(int argc, char **argv);
 
 #endif

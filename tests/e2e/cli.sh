@@ -218,6 +218,18 @@ e, q = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 assert e["int8"] is True and e["accuracy"] == q["accuracy_after"], (e["accuracy"], q["accuracy_after"])
 PY
 checks=$((checks + 1))
+# predict runs the int8 layers too: its labels for the drawn digits agree with the float model's.
+"$nnlab" predict "$tmp/small.nnl" --strokes "$root/tests/data/digits.strokes" --json >"$tmp/pf.json" 2>/dev/null &&
+	"$nnlab" predict "$tmp/q.nnl" --strokes "$root/tests/data/digits.strokes" --json >"$tmp/pq.json" 2>/dev/null ||
+	fail "predict with the float or the int8 model"
+python3 - "$tmp/pf.json" "$tmp/pq.json" <<'PY' || fail "predict: the int8 model disagrees with the float one"
+import json, sys
+f, q = (json.load(open(p)) for p in sys.argv[1:3])
+assert len(f) == len(q) == 200
+same = sum(a["label"] == b["label"] for a, b in zip(f, q))
+assert same >= 190, same
+PY
+checks=$((checks + 1))
 expect_exit 2 "$nnlab" quantize "$tmp/q.nnl" -o "$tmp/qq.nnl" && expect_in "$tmp/err" "already an int8 model"
 expect_exit 2 "$nnlab" prune "$tmp/q.nnl" --sparsity 0.5 -o "$tmp/qp.nnl" && expect_in "$tmp/err" "is an int8 model"
 

@@ -16,6 +16,11 @@ typedef struct dash_options {
     int ascii;              /* 1: ASCII charts even on a UTF-8 terminal */
     int exit_when_done;     /* 1: return as soon as training is done */
     const char *save_path;  /* where s saves (NULL: the session's default) */
+    /* Another window served from the same loop (the drawing pad): called on
+     * every pass with the longest it may wait for its own input, in place of
+     * the loop's sleep; returns nonzero when the user quit there. */
+    int (*serve)(void *ctx, int timeout_ms);
+    void *serve_ctx;
 } dash_options;
 
 enum dash_exit {
