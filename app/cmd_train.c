@@ -505,6 +505,7 @@ static int train_live(const train_options *o, run_setup *run, const char *data_d
                       const nn_dataset *test, FILE *log, int use_tui, int use_gui);
 #endif
 
+#if NNLAB_HAVE_TUI || NNLAB_HAVE_GUI
 /* The dashboard when stdin and stdout are a terminal that can show it. */
 static int want_tui(const train_options *o)
 {
@@ -523,6 +524,7 @@ static int want_gui(const train_options *o)
     return 0;
 #endif
 }
+#endif
 
 int cmd_train(int argc, char **argv)
 {
