@@ -53,7 +53,7 @@ static const char search_help[] =
     "  --keep F              fraction kept per halving rung (default 0.5)\n"
     "  --min-epochs N        epochs of the first rung (default 1)\n"
     "  --jobs N              trials trained at once (default: cores, here %ld)\n"
-    "  --model NAME|FILE     preset or spec file (default mlp), unless searched\n"
+    "  --model NAME|FILE     preset or spec file (default lenet, as for train), unless searched\n"
     "  --data DIR            data directory (default data/mnist-small)\n"
     "  --json                every trial's parameters and figures as one JSON object\n"
     "  --plot FILE.png       test accuracy per epoch of each trial (the best %d),\n"
@@ -550,7 +550,7 @@ static int make_trials(const search_options *o, const nn_search_space *space, mo
 
 int cmd_search(int argc, char **argv)
 {
-    search_options o = {.model = "mlp", .keep = 0.5, .min_epochs = 1};
+    search_options o = {.model = "lenet", .keep = 0.5, .min_epochs = 1};
     int rc = parse_options(argc, argv, &o);
     if (rc)
         return rc;
