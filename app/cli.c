@@ -83,7 +83,7 @@ void cli_default_data(char *path, size_t len)
 }
 
 /* Options that take no value; --flag=0 turns them off. */
-static const char *flag_options[] = {"augment", "nesterov"};
+static const char *flag_options[] = {"augment", "flip", "nesterov"};
 
 int cli_hparam_option(cli_hparams *opts, int argc, char **argv, int *i)
 {
@@ -190,5 +190,7 @@ const char cli_hparams_help[] =
     "  --lr-step N           step schedule: epochs between decays (default epochs/3)\n"
     "  --lr-gamma X          step schedule: decay factor (default 0.1)\n"
     "  --augment             random shifts of up to 2 pixels\n"
+    "  --flip                mirror half the training images left to right\n"
+    "                        (for clothing such as Fashion-MNIST, not for digits)\n"
     "  --seed N              random seed (default 1)\n"
     "  --threads N           BLAS threads (default: one per core)\n";

@@ -77,8 +77,9 @@ static const char train_help[] =
     "\n"
     "%s"
     "\n"
-    "A model that reconstructs its input (vae) has no accuracy: its loss is the\n"
-    "negative evidence lower bound per image (reconstruction + KL), in nats.\n"
+    "A model that reconstructs its input has no accuracy; the loss of a variational\n"
+    "one (vae) is the negative evidence lower bound per image (reconstruction +\n"
+    "KL), in nats.\n"
     "\n"
     "Examples:\n"
     "  nnlab train --model mlp --epochs 10\n"
@@ -460,9 +461,11 @@ static void print_start(FILE *progress, const run_setup *r, const nn_trainer *t,
     fprintf(progress, "  %s lr=%g batch=%d, %d epoch%s, seed %llu, %d thread%s\n", nn_optimizer_name(hp->optimizer),
             hp->lr, hp->batch, hp->epochs, hp->epochs == 1 ? "" : "s", (unsigned long long)hp->seed, hp->threads,
             hp->threads == 1 ? "" : "s");
-    if (t->graph.reconstructs)
+    if (t->graph.reconstructs && nn_latent_size(&t->graph) > 0)
         fprintf(progress, "loss: negative ELBO per image in nats (reconstruction + KL); %d-D latent code\n",
                 nn_latent_size(&t->graph));
+    else if (t->graph.reconstructs)
+        fputs("loss: reconstruction error per image, summed over its pixels\n", progress);
 }
 
 /* The line of finished epoch e (0-based) of t's history. */

@@ -279,16 +279,18 @@ static void maxpool_planes(void *ctx, size_t begin, size_t end, int part)
         const float *restrict xp = x->value + q * in_plane;
         float *restrict yp = node->value + q * out_plane;
         int32_t *restrict ip = (int32_t *)node->aux + q * out_plane;
-        if (kh == 2 && kw == 2 && s == 2) { /* the common case, unrolled */
-            for (int i = 0; i < oh; i++)
+        if (kh == 2 && kw == 2 && s == 2) { /* the common case, branch-free so it vectorises */
+            for (int i = 0; i < oh; i++) {
+                const float *restrict top = xp + 2 * i * w, *restrict bottom = top + w;
+#pragma omp simd
                 for (int j = 0; j < ow; j++) {
-                    int at = 2 * i * w + 2 * j, best_at = at;
-                    best_at = xp[at + 1] > xp[best_at] ? at + 1 : best_at;
-                    best_at = xp[at + w] > xp[best_at] ? at + w : best_at;
-                    best_at = xp[at + w + 1] > xp[best_at] ? at + w + 1 : best_at;
-                    yp[i * ow + j] = xp[best_at];
-                    ip[i * ow + j] = best_at;
+                    float a = top[2 * j], b = top[2 * j + 1], c = bottom[2 * j], d = bottom[2 * j + 1];
+                    float up = b > a ? b : a, down = d > c ? d : c;
+                    int up_at = b > a ? 1 : 0, down_at = d > c ? w + 1 : w;
+                    yp[i * ow + j] = down > up ? down : up; /* the first maximum on ties */
+                    ip[i * ow + j] = 2 * i * w + 2 * j + (down > up ? down_at : up_at);
                 }
+            }
             continue;
         }
         for (int i = 0; i < oh; i++)

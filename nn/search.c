@@ -25,7 +25,7 @@ static int is_integer_key(const char *key)
 /* Keys whose values are names or yes/no: only lists make sense. */
 static int is_named_key(const char *key)
 {
-    static const char *names[] = {"model", "optimizer", "schedule", "init", "augment", "nesterov"};
+    static const char *names[] = {"model", "optimizer", "schedule", "init", "augment", "flip", "nesterov"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (!strcmp(key, names[i]))
             return 1;

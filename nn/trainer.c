@@ -87,7 +87,8 @@ int nn_trainer_init_max(nn_trainer *t, const nn_spec *spec, const nn_hparams *hp
     t->labels = malloc((size_t)max_batch * sizeof *t->labels);
     t->scratch = malloc(2 * inputs * sizeof *t->scratch);
     t->shifts = malloc(2 * (size_t)max_batch);
-    if (!t->order || !t->labels || !t->scratch || !t->shifts) {
+    t->flips = malloc((size_t)max_batch);
+    if (!t->order || !t->labels || !t->scratch || !t->shifts || !t->flips) {
         nn_trainer_free(t);
         return nn_error_set(err, NN_ERUNTIME, "trainer: out of memory");
     }
@@ -115,6 +116,7 @@ void nn_trainer_free(nn_trainer *t)
     free(t->scratch);
     free(t->shifts);
     free(t->history);
+    free(t->flips);
     memset(t, 0, sizeof *t);
 }
 
@@ -136,8 +138,20 @@ typedef struct batch_job {
     const size_t *samples;
 } batch_job;
 
+/* Mirror an image left to right. */
+static void flip_image(float *img, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++)
+        for (int a = 0, b = cols - 1; a < b; a++, b--) {
+            float v = img[r * cols + a];
+            img[r * cols + a] = img[r * cols + b];
+            img[r * cols + b] = v;
+        }
+}
+
 /* Convert samples [begin, end) of the batch into the input and target
- * nodes, shifted when augmenting; both threads may run this on halves. */
+ * nodes, mirrored and shifted when augmenting; both threads may run this on
+ * halves. */
 static void fill_batch(void *ctx, size_t begin, size_t end, int part)
 {
     batch_job *job = ctx;
@@ -148,11 +162,11 @@ static void fill_batch(void *ctx, size_t begin, size_t end, int part)
     float *targets = g->target >= 0 ? g->nodes[g->target].value + begin * g->nodes[g->target].size : NULL;
     int n = (int)(end - begin);
     nn_dataset_batch(ds, job->samples + begin, n, in->value + begin * in->size, targets, t->labels + begin);
-    if (!t->hp.augment)
-        return;
     float *scratch = t->scratch + (size_t)part * in->size;
-    for (size_t i = begin; i < end; i++) {
-        int dx = t->shifts[2 * i], dy = t->shifts[2 * i + 1];
+    for (size_t i = begin; i < end && (t->hp.augment || t->hp.flip); i++) {
+        if (t->hp.flip && t->flips[i])
+            flip_image(in->value + i * in->size, ds->rows, ds->cols);
+        int dx = t->hp.augment ? t->shifts[2 * i] : 0, dy = t->hp.augment ? t->shifts[2 * i + 1] : 0;
         if (dx || dy)
             shift_image(in->value + i * in->size, ds->rows, ds->cols, dx, dy, scratch);
     }
@@ -175,6 +189,9 @@ void nn_trainer_step(nn_trainer *t, nn_step_info *info)
     if (t->hp.augment) /* drawn here, in order, so the threads' split cannot change them */
         for (int i = 0; i < 2 * n; i++)
             t->shifts[i] = (signed char)((int)nn_rng_below(&t->augment_rng, 2 * AUGMENT_SHIFT + 1) - AUGMENT_SHIFT);
+    if (t->hp.flip)
+        for (int i = 0; i < n; i++)
+            t->flips[i] = (unsigned char)nn_rng_below(&t->augment_rng, 2);
     batch_job job = {t, t->order + t->pos};
     nn_parallel_for((size_t)n, 16, fill_batch, &job);
 

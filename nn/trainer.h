@@ -64,6 +64,7 @@ typedef struct nn_trainer {
     int *labels;                /* max_batch labels of the current batch */
     float *scratch;             /* two images, for augmentation by two threads */
     signed char *shifts;        /* max_batch (dx, dy) pairs drawn for a batch */
+    unsigned char *flips;       /* max_batch mirror choices drawn for a batch */
     double train_seconds;       /* time inside nn_trainer_step only */
     /* running sums for the current epoch */
     double epoch_loss;
