@@ -4,12 +4,14 @@
  * or the weights changed, and redraws when anything on screen did. */
 #include "pad_internal.h"
 
-#include "checkpoint.h"
-
+#include <SDL_syswm.h>
 #include <math.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "checkpoint.h"
 
 #define STATUS_PERIOD 0.1     /* seconds between reads of the trainer's state */
 /* A drawing change is shown at once; what training changes (new weights,
@@ -76,7 +78,7 @@ static int update_scale(pad *p, nn_error *err)
             return rc;
     }
     p->scale = scale;
-    p->dirty = 1;
+    p->damage = PANEL_ALL;
     return NN_OK;
 }
 
@@ -85,6 +87,67 @@ static int update_scale(pad *p, nn_error *err)
 static int sdl_fail(nn_error *err, const char *what)
 {
     return nn_error_set(err, NN_ERUNTIME, "pad: %s: %s", what, SDL_GetError());
+}
+
+/* 1 if the renderer is OpenGL drawn in software (Mesa's llvmpipe, as on a
+ * machine without a GPU or under Xvfb). */
+static int software_gl(SDL_Renderer *r)
+{
+    SDL_RendererInfo info;
+    if (SDL_GetRendererInfo(r, &info) != 0 || strncmp(info.name, "opengl", 6) != 0)
+        return 0;
+    typedef const unsigned char *(*get_string_fn)(unsigned name);
+    void *symbol = SDL_GL_GetProcAddress("glGetString");
+    get_string_fn get_string;
+    if (!symbol)
+        return 0;
+    memcpy(&get_string, &symbol, sizeof get_string);
+    const char *name = (const char *)get_string(0x1F01 /* GL_RENDERER */);
+    return name && (strstr(name, "llvmpipe") || strstr(name, "softpipe") || strstr(name, "Software"));
+}
+
+/* The window and its renderer.  Without a GPU, SDL's own software renderer
+ * is cheaper than OpenGL in software, and it draws into the window's
+ * pixels, so a frame can show just the panels that changed; the user can
+ * still choose with SDL_RENDER_DRIVER. */
+static int make_window(pad *p, const char *title, int w, int h, nn_error *err)
+{
+    const char *chosen = SDL_GetHint(SDL_HINT_RENDER_DRIVER);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        /* Hidden until the renderer is settled, so no window flashes up
+         * and goes again. */
+        p->window = SDL_CreateWindow(title, SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, w, h,
+                                     SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI | SDL_WINDOW_HIDDEN);
+        if (!p->window)
+            return sdl_fail(err, "cannot open a window");
+        /* No vsync: a frame is drawn only when something changed, and
+         * waiting for the refresh would add to the latency. */
+        p->renderer = SDL_CreateRenderer(p->window, -1, attempt ? SDL_RENDERER_SOFTWARE : 0);
+        if (!p->renderer)
+            return sdl_fail(err, "cannot draw in the window");
+        if (attempt || (chosen && *chosen) || !software_gl(p->renderer))
+            break;
+        SDL_DestroyRenderer(p->renderer);
+        SDL_DestroyWindow(p->window);
+        p->renderer = NULL;
+        p->window = NULL;
+        /* The window's pixels in shared memory, not an OpenGL texture. */
+        SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
+    }
+    SDL_RendererInfo info;
+    p->partial = SDL_GetRendererInfo(p->renderer, &info) == 0 && !strcmp(info.name, "software");
+    SDL_SetWindowMinimumSize(p->window, PAD_W / 3, PAD_H / 3);
+    SDL_ShowWindow(p->window);
+    /* On X11 the pad waits on the display connection itself (see
+     * wait_input). */
+    p->x11_fd = -1;
+#if defined(SDL_VIDEO_DRIVER_X11)
+    SDL_SysWMinfo wm;
+    SDL_VERSION(&wm.version);
+    if (SDL_GetWindowWMInfo(p->window, &wm) && wm.subsystem == SDL_SYSWM_X11)
+        p->x11_fd = ConnectionNumber(wm.info.x11.display);
+#endif
+    return NN_OK;
 }
 
 int pad_open(pad **out, const pad_config *cfg, nn_error *err)
@@ -136,20 +199,8 @@ int pad_open(pad **out, const pad_config *cfg, nn_error *err)
     char title[160];
     snprintf(title, sizeof title, "nnlab pad - %s", cfg->title ? cfg->title : "model");
     int w = cfg->width > 0 ? cfg->width : PAD_W, h = cfg->height > 0 ? cfg->height : PAD_H;
-    p->window = SDL_CreateWindow(title, SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, w, h,
-                                 SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI);
-    if (!p->window) {
-        rc = sdl_fail(err, "cannot open a window");
+    if ((rc = make_window(p, title, w, h, err)))
         goto fail;
-    }
-    SDL_SetWindowMinimumSize(p->window, PAD_W / 3, PAD_H / 3);
-    /* No vsync: a frame is drawn only when something changed, and waiting
-     * for the refresh would add to the latency the pad promises. */
-    p->renderer = SDL_CreateRenderer(p->window, -1, 0);
-    if (!p->renderer) {
-        rc = sdl_fail(err, "cannot draw in the window");
-        goto fail;
-    }
     SDL_RenderSetLogicalSize(p->renderer, PAD_W, PAD_H);
     SDL_SetRenderDrawBlendMode(p->renderer, SDL_BLENDMODE_BLEND);
     SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "linear");
@@ -167,7 +218,7 @@ int pad_open(pad **out, const pad_config *cfg, nn_error *err)
     p->canvas_seen = -1;
     p->canvas_uploaded = -1;
     p->seen_uploaded = -1;
-    p->dirty = 1;
+    p->damage = PANEL_ALL;
     *out = p;
     return NN_OK;
 fail:
@@ -220,8 +271,8 @@ static void log_prediction(pad *p, const char *cause, double latency_ms)
         fprintf(f, ",\"step\":%ld,\"epoch\":%d,\"state\":\"%s\",\"weights_version\":%ld", p->status.step,
                 p->status.epoch, nn_state_name(p->status.state), p->weights_version);
     if (latency_ms >= 0)
-        fprintf(f, ",\"latency_ms\":%.3f,\"classify_ms\":%.3f,\"render_ms\":%.3f", latency_ms, p->classify_ms,
-                p->render_ms);
+        fprintf(f, ",\"latency_ms\":%.3f,\"classify_ms\":%.3f,\"render_ms\":%.3f,\"render_cpu_ms\":%.3f",
+                latency_ms, p->classify_ms, p->render_ms, p->render_cpu_ms);
     fputs("}\n", f);
     fflush(f);
 }
@@ -239,7 +290,7 @@ static void say(pad *p, const char *text)
 {
     snprintf(p->message, sizeof p->message, "%.*s", (int)sizeof p->message - 1, text);
     p->message_until = pad_now() + 3.0;
-    p->dirty = 1;
+    p->damage |= PANEL_FOOTER;
 }
 
 /* ---- classification ------------------------------------------------------- */
@@ -264,14 +315,16 @@ static void classify(pad *p, int stroke)
         }
     p->predictions++;
     if (stroke) {
-        p->dirty = 1;
+        p->damage |= PANEL_LEFT | PANEL_PREDICTION | PANEL_BARS;
+        if ((p->label < 0) != (label_before < 0)) /* the hint comes or goes */
+            p->left_full = 1;
         return;
     }
     int moved = p->label != label_before;
     for (int k = 0; k < p->predictor.classes && !moved; k++)
         moved = fabsf(p->probs[k] - before[k]) >= VISIBLE_CHANGE;
     if (moved)
-        p->stale_prediction = 1;
+        p->stale_prediction |= PANEL_PREDICTION | PANEL_BARS;
 }
 
 /* ---- keys ------------------------------------------------------------------- */
@@ -356,11 +409,12 @@ static int handle_text(pad *p, const char *text)
             p->view = p->view == VIEW_WEIGHTS ? VIEW_CANVAS : VIEW_WEIGHTS;
             p->weights_shown = -2;
             log_key(p, "w", p->view == VIEW_WEIGHTS ? "weights" : "canvas");
-            p->dirty = 1;
+            p->damage |= PANEL_LEFT;
+            p->left_full = 1;
             break;
         case '?': case 'h':
             p->show_help = !p->show_help;
-            p->dirty = 1;
+            p->damage = PANEL_ALL;
             break;
         }
     }
@@ -428,7 +482,7 @@ static int handle_event(pad *p, const SDL_Event *e)
             if (update_scale(p, &err))
                 say(p, err.msg);
         }
-        p->dirty = 1;
+        p->damage = PANEL_ALL;
         break;
     case SDL_MOUSEBUTTONDOWN:
     case SDL_MOUSEBUTTONUP:
@@ -446,7 +500,7 @@ static int handle_event(pad *p, const SDL_Event *e)
             log_key(p, "backspace", "clear");
         } else if (e->key.keysym.sym == SDLK_ESCAPE && p->show_help) {
             p->show_help = 0;
-            p->dirty = 1;
+            p->damage = PANEL_ALL;
         }
         break;
     }
@@ -465,16 +519,16 @@ static void read_trainer(pad *p, double now)
     if (st.version != p->status_version) {
         /* A change of state (paused, done) shows at once, figures later. */
         if (st.state != p->status.state || st.run != p->status.run)
-            p->dirty = 1;
+            p->damage |= PANEL_HEADER | PANEL_TRAINER;
         p->status = st;
         p->status_version = st.version;
-        p->stale_status = 1;
+        p->stale_status |= PANEL_TRAINER;
     }
     if (st.eval_version != p->eval_version) {
         nn_eval ev;
         p->eval_version = st.eval_version;
         p->test_accuracy = nn_monitor_eval(p->monitor, &ev) && st.evaluated ? ev.accuracy : -1;
-        p->dirty = 1;
+        p->damage |= PANEL_TRAINER;
     }
 }
 
@@ -484,17 +538,47 @@ static void record_latency(pad *p, double ms)
     p->latency_count++;
 }
 
-int pad_update(pad *p, int timeout_ms)
+/* Handle every queued event; returns the first result that is not
+ * PAD_CONTINUE, and through *any whether there were events. */
+static int drain_events(pad *p, int *any)
 {
     SDL_Event e;
     int result = PAD_CONTINUE;
-    if (SDL_WaitEventTimeout(&e, timeout_ms > 0 ? timeout_ms : 0)) {
-        do {
-            int r = handle_event(p, &e);
-            if (r != PAD_CONTINUE && result == PAD_CONTINUE)
-                result = r;
-        } while (SDL_PollEvent(&e));
+    while (SDL_PollEvent(&e)) {
+        *any = 1;
+        int r = handle_event(p, &e);
+        if (r != PAD_CONTINUE && result == PAD_CONTINUE)
+            result = r;
     }
+    return result;
+}
+
+/* Wait up to timeout_ms for input and handle it.  On X11 this polls the
+ * display connection rather than calling SDL_WaitEventTimeout, whose
+ * wake-up messages go to the window over a second connection and can reach
+ * the X server after the window is destroyed; the server's BadWindow reply
+ * then ends the process as the pad closes. */
+static int wait_input(pad *p, int timeout_ms)
+{
+    int any = 0, result = drain_events(p, &any);
+    if (any || timeout_ms <= 0)
+        return result;
+    if (p->x11_fd >= 0) {
+        struct pollfd fd = {.fd = p->x11_fd, .events = POLLIN};
+        poll(&fd, 1, timeout_ms);
+        return drain_events(p, &any);
+    }
+    SDL_Event e;
+    if (!SDL_WaitEventTimeout(&e, timeout_ms))
+        return PAD_CONTINUE;
+    result = handle_event(p, &e);
+    int more = drain_events(p, &any);
+    return result != PAD_CONTINUE ? result : more;
+}
+
+int pad_update(pad *p, int timeout_ms)
+{
+    int result = wait_input(p, timeout_ms);
     if (result != PAD_CONTINUE)
         return result;
 
@@ -505,7 +589,7 @@ int pad_update(pad *p, int timeout_ms)
         nn_predictor_set_params(&p->predictor, p->weights, p->predictor.graph.n_params, NULL);
         new_weights = 1;
         if (p->view == VIEW_WEIGHTS)
-            p->stale_prediction = 1;
+            p->stale_prediction |= PANEL_LEFT;
     }
     int stroke = p->canvas.version != p->canvas_seen;
     double t0 = pad_now();
@@ -514,26 +598,44 @@ int pad_update(pad *p, int timeout_ms)
         classify(p, stroke);
     }
     double t1 = pad_now();
+    struct timespec cpu0;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
     if (p->message[0] && now > p->message_until) {
         p->message[0] = '\0';
-        p->dirty = 1;
+        p->damage |= PANEL_FOOTER;
     }
-    double since = now - p->last_render;
-    if (p->dirty || (p->stale_prediction && since >= PREDICTION_PERIOD) ||
-        (p->stale_status && since >= STATUS_REDRAW_PERIOD)) {
-        pad_render(p);
-        p->dirty = p->stale_prediction = p->stale_status = 0;
-        if (!p->last_render && p->cfg.events) { /* the window is up: input from now on is seen */
+    if (p->stale_prediction && now - p->prediction_shown >= PREDICTION_PERIOD)
+        p->damage |= p->stale_prediction;
+    if (p->stale_status && now - p->status_shown >= STATUS_REDRAW_PERIOD)
+        p->damage |= p->stale_status;
+    if (p->damage) {
+        /* Whatever is drawn now is up to date. */
+        p->stale_prediction &= ~p->damage;
+        p->stale_status &= ~p->damage;
+        pad_render(p, p->damage);
+        if (p->damage & (PANEL_LEFT | PANEL_PREDICTION | PANEL_BARS))
+            p->prediction_shown = now;
+        if (p->damage & PANEL_TRAINER)
+            p->status_shown = now;
+        p->damage = 0;
+        if (!p->shown && p->cfg.events) { /* the window is up: input from now on is seen */
             int w, h;
+            SDL_RendererInfo info;
             SDL_GetWindowSize(p->window, &w, &h);
-            fprintf(p->cfg.events, "{\"event\":\"ready\",\"time\":%.4f,\"width\":%d,\"height\":%d}\n",
-                    pad_now() - p->start, w, h);
+            if (SDL_GetRendererInfo(p->renderer, &info) != 0)
+                info.name = "?";
+            fprintf(p->cfg.events,
+                    "{\"event\":\"ready\",\"time\":%.4f,\"width\":%d,\"height\":%d,\"renderer\":\"%s\"}\n",
+                    pad_now() - p->start, w, h, info.name);
             fflush(p->cfg.events);
         }
-        p->last_render = now;
+        p->shown = 1;
     }
     p->classify_ms = 1000.0 * (t1 - t0);
     p->render_ms = 1000.0 * (pad_now() - t1);
+    struct timespec cpu1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
+    p->render_cpu_ms = 1000.0 * ((double)(cpu1.tv_sec - cpu0.tv_sec) + (cpu1.tv_nsec - cpu0.tv_nsec) * 1e-9);
     if (stroke) {
         double latency = -1;
         if (p->pending) {

@@ -91,22 +91,23 @@ static void draw_header(pad *p)
 /* ---- the canvas ------------------------------------------------------------- */
 
 /* The canvas texture has a texel per logical pixel, so drawing it needs no
- * scaling; only the part the brush changed is converted and uploaded. */
-static void upload_canvas(pad *p)
+ * scaling; only the part the brush changed is converted and uploaded.
+ * Returns 1 and that part (texture pixels) in *changed, 0 if none. */
+static int upload_canvas(pad *p, SDL_Rect *changed)
 {
     if (p->canvas_uploaded == p->canvas.version)
-        return;
+        return 0;
     int x0, y0, x1, y1;
     nn_canvas_take_dirty(&p->canvas, &x0, &y0, &x1, &y1);
     p->canvas_uploaded = p->canvas.version;
     if (x0 >= x1 || y0 >= y1)
-        return;
+        return 0;
     const int z = PAD_CANVAS_ZOOM;
     SDL_Rect rect = {x0 * z, y0 * z, (x1 - x0) * z, (y1 - y0) * z};
     void *pixels;
     int pitch;
     if (SDL_LockTexture(p->canvas_tex, &rect, &pixels, &pitch) != 0)
-        return;
+        return 0;
     const float *ink = p->canvas.ink;
     for (int y = y0; y < y1; y++) {
         const float *src = ink + (size_t)y * NN_CANVAS_SIZE;
@@ -123,12 +124,15 @@ static void upload_canvas(pad *p)
         }
     }
     SDL_UnlockTexture(p->canvas_tex);
+    *changed = rect;
+    return 1;
 }
 
 static void draw_canvas(pad *p)
 {
     const float x = PAD_CANVAS_X, y = PAD_CANVAS_Y, side = NN_CANVAS_SIZE * PAD_CANVAS_ZOOM;
-    upload_canvas(p);
+    SDL_Rect changed;
+    upload_canvas(p, &changed);
     SDL_FRect dst = {x, y, side, side};
     SDL_RenderCopyF(p->renderer, p->canvas_tex, NULL, &dst);
     outline(p, x - 1, y - 1, side + 2, side + 2, BORDER);
@@ -136,12 +140,6 @@ static void draw_canvas(pad *p)
         text(p, FONT_LARGE, x + side / 2, y + side / 2 - 40, 2, DIM, "Draw a digit here");
         text(p, FONT_SMALL, x + side / 2, y + side / 2, 2, DIM, "left button draws, right button erases");
         text(p, FONT_SMALL, x + side / 2, y + side / 2 + 22, 2, DIM, "c or Backspace clears");
-    } else if (p->label >= 0) {
-        /* The box the preprocessing cropped to, faintly. */
-        const nn_preprocess_info *in = &p->info;
-        SDL_Color box = {ACCENT.r, ACCENT.g, ACCENT.b, 90};
-        outline(p, x + (float)in->box_x * PAD_CANVAS_ZOOM, y + (float)in->box_y * PAD_CANVAS_ZOOM,
-                (float)in->box_w * PAD_CANVAS_ZOOM, (float)in->box_h * PAD_CANVAS_ZOOM, box);
     }
 }
 
@@ -297,20 +295,96 @@ static void draw_help(pad *p)
     }
 }
 
-void pad_render(pad *p)
+/* Where each panel lies, with its border. */
+static SDL_Rect panel_rect(int panel)
 {
-    SDL_SetRenderDrawColor(p->renderer, BG.r, BG.g, BG.b, 255);
-    SDL_RenderClear(p->renderer);
-    draw_header(p);
-    if (p->view == VIEW_WEIGHTS)
-        draw_weights(p);
-    else
-        draw_canvas(p);
-    draw_prediction(p);
-    draw_bars(p);
-    draw_trainer(p);
-    draw_footer(p);
-    if (p->show_help)
-        draw_help(p);
-    SDL_RenderPresent(p->renderer);
+    switch (panel) {
+    case PANEL_HEADER: return (SDL_Rect){0, 0, PAD_W, 50};
+    case PANEL_LEFT: return (SDL_Rect){PAD_CANVAS_X - 2, PAD_CANVAS_Y - 2, NN_CANVAS_SIZE * PAD_CANVAS_ZOOM + 4,
+                                       NN_CANVAS_SIZE * PAD_CANVAS_ZOOM + 4};
+    case PANEL_PREDICTION: return (SDL_Rect){PAD_SIDE_X - 2, PAD_CANVAS_Y - 2, PAD_W - PAD_SIDE_X, 200};
+    case PANEL_BARS: return (SDL_Rect){PAD_SIDE_X - 2, 258, PAD_W - PAD_SIDE_X, 228};
+    case PANEL_TRAINER: return (SDL_Rect){PAD_SIDE_X - 10, 486, PAD_W - PAD_SIDE_X + 10, 130};
+    default: return (SDL_Rect){0, PAD_H - 22, PAD_W, 22}; /* PANEL_FOOTER */
+    }
+}
+
+static void draw_panel(pad *p, int panel)
+{
+    switch (panel) {
+    case PANEL_HEADER: draw_header(p); break;
+    case PANEL_LEFT:
+        if (p->view == VIEW_WEIGHTS)
+            draw_weights(p);
+        else
+            draw_canvas(p);
+        break;
+    case PANEL_PREDICTION: draw_prediction(p); break;
+    case PANEL_BARS: draw_bars(p); break;
+    case PANEL_TRAINER: draw_trainer(p); break;
+    case PANEL_FOOTER: draw_footer(p); break;
+    }
+}
+
+/* A logical rectangle in the window's pixels, as SDL's logical scaling
+ * places it (centred, scaled by the smaller ratio), a pixel wider all
+ * round for rounding and filtering. */
+static SDL_Rect to_window(pad *p, SDL_Rect r)
+{
+    int w, h;
+    SDL_GetWindowSize(p->window, &w, &h);
+    float s = fminf((float)w / PAD_W, (float)h / PAD_H);
+    float ox = ((float)w - PAD_W * s) / 2, oy = ((float)h - PAD_H * s) / 2;
+    int x0 = (int)floorf(ox + (float)r.x * s) - 1, y0 = (int)floorf(oy + (float)r.y * s) - 1;
+    int x1 = (int)ceilf(ox + (float)(r.x + r.w) * s) + 1, y1 = (int)ceilf(oy + (float)(r.y + r.h) * s) + 1;
+    x0 = x0 < 0 ? 0 : x0;
+    y0 = y0 < 0 ? 0 : y0;
+    x1 = x1 > w ? w : x1;
+    y1 = y1 > h ? h : y1;
+    return (SDL_Rect){x0, y0, x1 - x0, y1 - y0};
+}
+
+void pad_render(pad *p, int damage)
+{
+    int left_whole = p->left_full;
+    if (damage & PANEL_LEFT)
+        p->left_full = 0;
+    if (!p->partial || damage == PANEL_ALL || p->show_help) {
+        SDL_SetRenderDrawColor(p->renderer, BG.r, BG.g, BG.b, 255);
+        SDL_RenderClear(p->renderer);
+        for (int panel = 1; panel < PANEL_ALL; panel <<= 1)
+            draw_panel(p, panel);
+        if (p->show_help)
+            draw_help(p);
+        SDL_RenderPresent(p->renderer);
+        return;
+    }
+    /* The software renderer draws straight into the window's pixels: draw
+     * the damaged panels alone and send only them to the display, which is
+     * most of the cost of a frame. */
+    SDL_Rect shown[8];
+    int n = 0;
+    for (int panel = 1; panel < PANEL_ALL; panel <<= 1) {
+        if (!(damage & panel))
+            continue;
+        if (panel == PANEL_LEFT && p->view == VIEW_CANVAS && !left_whole) {
+            /* A stroke: only the part of the canvas it touched. */
+            SDL_Rect part;
+            if (upload_canvas(p, &part)) {
+                SDL_Rect dst = {PAD_CANVAS_X + part.x, PAD_CANVAS_Y + part.y, part.w, part.h};
+                SDL_RenderCopy(p->renderer, p->canvas_tex, &part, &dst);
+                shown[n++] = to_window(p, dst);
+            }
+            continue;
+        }
+        SDL_Rect r = panel_rect(panel);
+        SDL_RenderSetClipRect(p->renderer, &r);
+        fill(p, (float)r.x, (float)r.y, (float)r.w, (float)r.h, BG);
+        draw_panel(p, panel);
+        shown[n++] = to_window(p, r);
+    }
+    SDL_RenderSetClipRect(p->renderer, NULL);
+    SDL_RenderFlush(p->renderer);
+    if (n)
+        SDL_UpdateWindowSurfaceRects(p->window, shown, n);
 }

@@ -25,10 +25,22 @@ enum pad_font_id { FONT_SMALL, FONT_NORMAL, FONT_LARGE, FONT_HUGE, FONT_COUNT };
 
 enum pad_view { VIEW_CANVAS, VIEW_WEIGHTS };
 
+/* The panels, as bits of what needs drawing again. */
+enum pad_panel {
+    PANEL_HEADER = 1,
+    PANEL_LEFT = 2,        /* the canvas or the weights view */
+    PANEL_PREDICTION = 4,  /* the 28x28 input and the top class */
+    PANEL_BARS = 8,
+    PANEL_TRAINER = 16,
+    PANEL_FOOTER = 32,
+    PANEL_ALL = 63
+};
+
 struct pad {
     pad_config cfg;
     SDL_Window *window;
     SDL_Renderer *renderer;
+    int x11_fd;                   /* the X display connection, or -1 */
     unsigned char *ttf;           /* the font file, kept for re-baking */
     pad_font fonts[FONT_COUNT];
     float scale;                  /* output pixels per logical pixel */
@@ -61,10 +73,15 @@ struct pad {
     int show_help;
     char message[128];            /* a transient note at the bottom */
     double message_until;
-    int dirty;                    /* something on screen must be redrawn now */
-    int stale_prediction;         /* new weights moved a bar: redraw soon */
-    int stale_status;             /* the trainer's figures changed: redraw soon */
-    double last_render;
+    int damage;                   /* panels to draw again now */
+    int stale_prediction;         /* panels new weights changed: draw soon */
+    int stale_status;             /* panels the trainer's figures changed: draw soon */
+    double prediction_shown, status_shown; /* when they were last drawn */
+    int shown;                    /* the first frame is out */
+    int partial;                  /* the renderer draws into the window's own pixels,
+                                     so panels can be drawn and shown alone */
+    int left_full;                /* the left panel needs drawing whole, not just
+                                     the part of the canvas a stroke changed */
 
     /* latency of drawing changes: when the oldest unshown event arrived */
     double pending_since;         /* pad_now() seconds */
@@ -73,14 +90,15 @@ struct pad {
     double latency[PAD_LATENCY_SAMPLES];
     long latency_count;
     double classify_ms, render_ms; /* the last update's preprocessing + inference, and drawing */
+    double render_cpu_ms;         /* the drawing's CPU time on this thread */
     double start;
 };
 
 /* Seconds on a monotonic clock. */
 double pad_now(void);
 
-/* Draw the whole window (pad_draw.c). */
-void pad_render(pad *p);
+/* Draw the damaged panels (enum pad_panel bits) and show them (pad_draw.c). */
+void pad_render(pad *p, int damage);
 /* Rebuild the weights view's texture from the predictor's weights
  * (pad_views.c); returns 0 or an SDL error. */
 int pad_build_weights(pad *p);
