@@ -1,6 +1,7 @@
 /* Option handling shared by every subcommand. */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,21 @@ int cli_model_path(const char *name, char *path, size_t len)
     }
     snprintf(path, len, "%s/assets/models/%s.spec", cli_root(), name);
     return access(path, R_OK) == 0 ? 0 : -1;
+}
+
+void cli_font_path(char *path, size_t len)
+{
+    snprintf(path, len, "%s/assets/fonts/DejaVuSans.ttf", cli_root());
+}
+
+FILE *cli_open_events(const char *path)
+{
+    if (!strcmp(path, "-"))
+        return stdout;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        cli_error("%s: cannot write events: %s", path, strerror(errno));
+    return f;
 }
 
 void cli_default_data(char *path, size_t len)
@@ -129,6 +145,28 @@ int cli_load_model(const char *name, const cli_hparams *opts, nn_spec *spec, nn_
             cli_error("--%s: %s", opts->key[k], err.msg);
             return EXIT_USAGE;
         }
+    }
+    return 0;
+}
+
+int cli_load_model_file(const char *path, const char *data, nn_checkpoint *ck, nn_dataset *train, nn_dataset *test,
+                        char *dir, size_t len)
+{
+    nn_error err;
+    if (nn_checkpoint_load(ck, path, &err))
+        return cli_report(&err);
+    if (data)
+        snprintf(dir, len, "%s", data);
+    else if (ck->dataset[0])
+        snprintf(dir, len, "%s", ck->dataset);
+    else
+        cli_default_data(dir, len);
+    if (nn_dataset_load_dir(dir, train, test, &err)) {
+        int rc = cli_report(&err);
+        if (!data && ck->dataset[0])
+            fprintf(stderr, "(%s is the data directory recorded in %s; use --data DIR for another)\n", dir, path);
+        nn_checkpoint_free(ck);
+        return rc;
     }
     return 0;
 }

@@ -15,12 +15,12 @@ static const char gradcheck_help[] =
     "\n"
     "Compares each op's backward pass with central differences of the loss\n"
     "(h = 5e-3, float32) and prints the worst relative error |a-n|/(|a|+|n|).\n"
-    "A correct op measures about 1e-4..1e-3; anything above 1e-2 fails.\n"
+    "A correct op measures about 1e-5..1e-4; anything above 1e-2 fails.\n"
     "With --model, also checks every parameter tensor of that model on a\n"
     "batch of 4 random inputs (up to 40 coordinates per tensor). A coordinate\n"
     "whose step flips a relu or moves a max-pooling window's maximum is\n"
     "skipped, since across such a kink the difference measures a jump; the\n"
-    "coords column counts those compared, the next those skipped.\n"
+    "coords column counts those compared, skipped those left out.\n"
     "\n"
     "Exit status: 0 if every check passes, 1 if one fails.\n"
     "\n"
@@ -34,8 +34,8 @@ static void print_row(const nn_gradcheck_result *r, int *failed)
     int ok = r->max_error <= NN_GRADCHECK_TOLERANCE;
     *failed |= !ok;
     if (r->coords == 0)
-        printf("  %-20s %8d %8d   %10s   every step crossed a relu or max-pooling kink\n", r->name, 0, r->skipped,
-               "-");
+        printf("  %-20s %8d %8d   %10s   skipped: every step crossed a relu or max-pooling kink\n", r->name, 0,
+               r->skipped, "-");
     else
         printf("  %-20s %8d %8d   %10.3e   %s\n", r->name, r->coords, r->skipped, r->max_error, ok ? "ok" : "FAIL");
 }

@@ -41,7 +41,8 @@ double nn_gradcheck_graph(nn_graph *g, int n, double h, int max_coords, uint64_t
     double worst = 0;
     for (int t = 0; t < g->n_param_tensors; t++) {
         nn_node *p = nn_graph_param_node(g, t);
-        int coords = p->size < (size_t)max_coords ? (int)p->size : max_coords, compared = 0, skipped = 0;
+        int coords = p->size < (size_t)max_coords ? (int)p->size : max_coords;
+        int compared = 0, skipped = 0;
         double diff = 0, a_norm = 0, n_norm = 0;
         for (int c = 0; c < coords; c++) {
             size_t i = coords == (int)p->size ? (size_t)c : nn_rng_below(&pick, (uint32_t)p->size);
@@ -72,6 +73,7 @@ double nn_gradcheck_graph(nn_graph *g, int n, double h, int max_coords, uint64_t
         }
         worst = error > worst ? error : worst;
     }
+    loss_at(g, n, saved, &kinks); /* leave the activations of the unperturbed weights */
     g->rng = saved[0];
     g->noise_rng = saved[1];
     return worst;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "quant.h"
 
 #define ALIGN_FLOATS 16 /* 64-byte alignment inside the flat buffers */
 
@@ -31,6 +32,10 @@ int nn_graph_init(nn_graph *g, int max_batch, nn_error *err)
 
 void nn_graph_free(nn_graph *g)
 {
+    if (g->quant) {
+        nn_quant_free(g->quant);
+        free(g->quant);
+    }
     free(g->nodes);
     free(g->param_nodes);
     free(g->params);
@@ -216,7 +221,7 @@ void nn_graph_forward(nn_graph *g, int n)
     g->batch = n;
     for (int i = 0; i < g->n_nodes; i++) {
         nn_node *node = &g->nodes[i];
-        if (node->op > NN_OP_PARAM)
+        if (node->op > NN_OP_PARAM && !(g->quant && nn_quant_run_node(g->quant, g, i, n)))
             nn_ops[node->op].forward(g, node, n);
     }
 }
@@ -226,7 +231,7 @@ void nn_graph_forward_range(nn_graph *g, int first, int last, int n)
     g->batch = n;
     for (int i = first < 0 ? 0 : first; i <= last && i < g->n_nodes; i++) {
         nn_node *node = &g->nodes[i];
-        if (node->op > NN_OP_PARAM)
+        if (node->op > NN_OP_PARAM && !(g->quant && nn_quant_run_node(g->quant, g, i, n)))
             nn_ops[node->op].forward(g, node, n);
     }
 }

@@ -108,6 +108,7 @@ typedef struct nn_graph {
     int grads_zeroed;           /* grads are all zero (an optimiser step cleared them) */
     float *arena;               /* activations, gradients and op scratch */
     int finalised;
+    struct nn_quant *quant;     /* when set, forward runs its layers in int8 (quant.h); owned */
 } nn_graph;
 
 /* One matrix product C[m,n] = op(A)[m,k] op(B)[k,n] (row-major). */

@@ -18,7 +18,7 @@ typedef struct nn_op_def {
      * from its inputs; report a mismatch in err. */
     int (*infer)(nn_graph *g, nn_node *node, nn_error *err);
     void (*forward)(nn_graph *g, nn_node *node, int n);
-    /* Accumulate into the inputs' gradients (first writer overwrites). */
+    /* Write or accumulate into the inputs' gradients (see nn_grad_first). */
     void (*backward)(nn_graph *g, nn_node *node, int n);
     /* List the matrix products one training step of this node performs
      * (forward and backward), for the sgemm-bound rate; NULL if none. */

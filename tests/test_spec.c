@@ -161,7 +161,7 @@ START_TEST(test_every_preset_builds)
         nn_graph g;
         ck_assert_msg(nn_model_build(&g, &spec, &spec.hp, 2, &err) == NN_OK, "%s: %s", entry->d_name, err.msg);
         ck_assert_uint_eq(g.nodes[g.input].size, 784);
-        /* classifiers have ten outputs; a model that reconstructs its input has 784 */
+        /* A classifier has 10 outputs; the vae reconstructs its 784 inputs. */
         ck_assert_uint_eq(g.nodes[g.output].size, g.reconstructs ? 784 : 10);
         ck_assert_uint_gt(g.param_count, 0);
         nn_graph_free(&g);
@@ -437,9 +437,9 @@ static const struct bad_spec {
     const char *prefix;  /* exact start of the message */
     const char *phrase;  /* must appear after it */
 } bad_specs[] = {
-    {"unknown layer", "input 784\nconvolution 6 5x5\nsoftmax_xent\n", "test.spec:2:1: ",
-     "unknown layer 'convolution' (expected input, dense, conv, maxpool, avgpool, lstm, gaussian, relu, "
-     "tanh, sigmoid, dropout, flatten, reshape, softmax_xent, sigmoid_bce, mse or train)"},
+    {"unknown layer", "input 784\nfrob 6 5x5\nsoftmax_xent\n", "test.spec:2:1: ",
+     "unknown layer 'frob' (expected input, dense, conv, maxpool, avgpool, lstm, gaussian, relu, tanh, sigmoid, "
+     "dropout, flatten, reshape, softmax_xent, sigmoid_bce, mse or train)"},
     {"unknown layer, indented", "input 784\n   Dense 10\nmse\n", "test.spec:2:4: ", "unknown layer 'Dense'"},
     {"missing shape", "input\ndense 10\nmse\n", "test.spec:1:7: ", "expected a shape such as 1x28x28"},
     {"missing shape, indented", "  input   # no shape\n", "test.spec:1:9: ", "expected a shape such as 1x28x28"},

@@ -16,6 +16,7 @@
 
 #define COMMAND_WAIT 0.15   /* seconds a frame waits for a command to apply */
 #define COMMAND_POLL 0.002  /* how often it looks meanwhile */
+#define SERVE_SLICE_MS 8    /* ms a served window may wait before the terminal is looked at */
 
 static double now_seconds(void)
 {
@@ -483,8 +484,19 @@ int dash_run(nn_session *s, const dash_options *opt)
     while (result < 0) {
         double now = now_seconds();
         int timeout = next_frame > now ? (int)ceil((next_frame - now) * 1000) : 0;
-        if (poll(fds, 2, timeout) < 0 && errno != EINTR)
+        if (d.opt.serve) {
+            /* Sleep in the other window's wait, in slices short enough that
+             * a key on the terminal is not kept waiting either. */
+            int ready = poll(fds, 2, 0);
+            if (ready < 0 && errno != EINTR)
+                break;
+            if (d.opt.serve(d.opt.serve_ctx, ready > 0 ? 0 : timeout < SERVE_SLICE_MS ? timeout : SERVE_SLICE_MS)) {
+                result = DASH_EXIT_QUIT;
+                break;
+            }
+        } else if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
             break;
+        }
 
         int sig = dash_term_take_signals();
         if (sig & DASH_SIG_INT) {

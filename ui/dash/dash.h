@@ -5,6 +5,7 @@
 #ifndef DASH_H
 #define DASH_H
 
+#include "search.h"
 #include "session.h"
 
 typedef struct dash_options {
@@ -15,6 +16,11 @@ typedef struct dash_options {
     int ascii;              /* 1: ASCII charts even on a UTF-8 terminal */
     int exit_when_done;     /* 1: return as soon as training is done */
     const char *save_path;  /* where s saves (NULL: the session's default) */
+    /* Another window served from the same loop (the drawing pad): called on
+     * every pass with the longest it may wait for its own input, in place of
+     * the loop's sleep; returns nonzero when the user quit there. */
+    int (*serve)(void *ctx, int timeout_ms);
+    void *serve_ctx;
 } dash_options;
 
 enum dash_exit {
@@ -29,5 +35,19 @@ enum dash_exit {
  * terminal is restored on return whatever the reason.  Returns an enum
  * dash_exit.  The session keeps running: the caller stops it. */
 int dash_run(nn_session *s, const dash_options *opt);
+
+/* The search dashboard: a live table of a search's trials, the best one
+ * highlighted.  It only watches the search (started by the caller), until
+ * the user quits (q, Ctrl-C, SIGTERM) or, with exit_when_done, the search
+ * ends; the caller then cancels or waits.  Returns an enum dash_exit. */
+typedef struct dash_search_options {
+    const char *title;      /* the first line: the space searched */
+    const char *subtitle;   /* the second: model, data, trials at once, seed */
+    int fps;                /* redraws per second; 0: 10 */
+    int color;              /* 0: no colour */
+    int exit_when_done;     /* 1: return when every trial has finished */
+} dash_search_options;
+
+int dash_search_run(nn_search *s, const dash_search_options *opt);
 
 #endif

@@ -1,0 +1,288 @@
+/* MNIST-style preprocessing and image-file decoding.  The area-averaged
+ * downscale is stb_image_resize's box filter; everything else is a few
+ * loops over the pixels. */
+#include "preprocess.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <stb_image.h>
+#include <stb_image_resize.h>
+
+/* Bounding box of pixels above the ink threshold; 0 if there are none. */
+static int ink_box(const float *ink, int w, int h, int stride, int *x0, int *y0, int *x1, int *y1)
+{
+    int bx0 = w, by0 = h, bx1 = -1, by1 = -1;
+    for (int y = 0; y < h; y++) {
+        const float *row = ink + (size_t)y * stride;
+        int first = -1, last = -1;
+        for (int x = 0; x < w; x++)
+            if (row[x] > NN_INK_THRESHOLD) {
+                if (first < 0)
+                    first = x;
+                last = x;
+            }
+        if (first < 0)
+            continue;
+        if (by1 < 0)
+            by0 = y;
+        by1 = y;
+        if (first < bx0)
+            bx0 = first;
+        if (last > bx1)
+            bx1 = last;
+    }
+    if (bx1 < 0)
+        return 0;
+    *x0 = bx0;
+    *y0 = by0;
+    *x1 = bx1 + 1;
+    *y1 = by1 + 1;
+    return 1;
+}
+
+static int clampi(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+int nn_preprocess_mnist(const float *ink, int w, int h, int stride, float *out,
+                        nn_preprocess_info *info, nn_error *err)
+{
+    const int side = NN_MNIST_SIDE;
+    nn_preprocess_info local;
+    if (!info)
+        info = &local;
+    memset(info, 0, sizeof *info);
+    memset(out, 0, (size_t)side * side * sizeof *out);
+    int x0, y0, x1, y1;
+    if (w < 1 || h < 1 || !ink_box(ink, w, h, stride, &x0, &y0, &x1, &y1)) {
+        info->blank = 1;
+        return NN_OK;
+    }
+    int bw = x1 - x0, bh = y1 - y0;
+    int longer = bw > bh ? bw : bh;
+    /* One scale for both axes keeps the aspect ratio.  The shorter side
+     * usually scales to a fraction of a pixel: pad it with background to
+     * the width that scales to the next whole pixel, so the filter covers
+     * its last column in part and the ink keeps its true width (a jump of
+     * a whole pixel as a stroke grows would show). */
+    float scale = (float)NN_MNIST_BOX / (float)longer;
+    int tw = clampi((int)ceilf((float)bw * scale - 1e-3f), 1, NN_MNIST_BOX);
+    int th = clampi((int)ceilf((float)bh * scale - 1e-3f), 1, NN_MNIST_BOX);
+    int pw = bw, ph = bh;
+    if (bw != longer && (pw = (int)lroundf((float)tw / scale)) < bw)
+        pw = bw;
+    if (bh != longer && (ph = (int)lroundf((float)th / scale)) < bh)
+        ph = bh;
+    float *padded = calloc((size_t)pw * ph, sizeof *padded);
+    if (!padded)
+        return nn_error_set(err, NN_ERUNTIME, "preprocess: out of memory for a %dx%d crop", pw, ph);
+    int px = (pw - bw) / 2, py = (ph - bh) / 2;
+    for (int y = 0; y < bh; y++)
+        memcpy(padded + (size_t)(y + py) * pw + px, ink + (size_t)(y + y0) * stride + x0, (size_t)bw * sizeof *ink);
+    float box[NN_MNIST_BOX * NN_MNIST_BOX];
+    /* Box filter when shrinking is area averaging; a tiny drawing being
+     * enlarged gets the tent filter instead, which does not make blocks. */
+    stbir_filter filter = longer >= NN_MNIST_BOX ? STBIR_FILTER_BOX : STBIR_FILTER_TRIANGLE;
+    int ok = stbir_resize_float_generic(padded, pw, ph, pw * (int)sizeof(float), box, tw, th, tw * (int)sizeof(float),
+                                        1, STBIR_ALPHA_CHANNEL_NONE, 0, STBIR_EDGE_ZERO, filter,
+                                        STBIR_COLORSPACE_LINEAR, NULL);
+    free(padded);
+    if (!ok)
+        return nn_error_set(err, NN_ERUNTIME, "preprocess: out of memory scaling a %dx%d image", bw, bh);
+
+    double mass = 0, mx = 0, my = 0;
+    for (int y = 0; y < th; y++)
+        for (int x = 0; x < tw; x++) {
+            float v = box[y * tw + x];
+            v = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+            box[y * tw + x] = v;
+            mass += v;
+            mx += (double)v * x;
+            my += (double)v * y;
+        }
+    if (mass <= 0) { /* ink too faint to survive scaling */
+        info->blank = 1;
+        return NN_OK;
+    }
+    mx /= mass;
+    my /= mass;
+    /* A whole-pixel shift keeps the strokes as sharp as the scaling left
+     * them; the box must stay inside the field. */
+    int ox = clampi((int)lround(NN_MNIST_CENTRE - mx), 0, side - tw);
+    int oy = clampi((int)lround(NN_MNIST_CENTRE - my), 0, side - th);
+    for (int y = 0; y < th; y++)
+        memcpy(out + (size_t)(y + oy) * side + ox, box + (size_t)y * tw, (size_t)tw * sizeof *out);
+
+    info->box_x = x0;
+    info->box_y = y0;
+    info->box_w = bw;
+    info->box_h = bh;
+    info->scaled_w = tw;
+    info->scaled_h = th;
+    info->offset_x = ox;
+    info->offset_y = oy;
+    info->centre_x = (float)(mx + ox);
+    info->centre_y = (float)(my + oy);
+    return NN_OK;
+}
+
+int nn_image_to_ink(const unsigned char *pixels, int w, int h, int channels, int invert,
+                    float *ink, int *inverted, nn_error *err)
+{
+    if (w < 1 || h < 1 || channels < 1 || channels > 4)
+        return nn_error_set(err, NN_EINPUT, "image: unsupported layout %dx%d with %d channels", w, h, channels);
+    size_t n = (size_t)w * h;
+    int has_alpha = channels == 2 || channels == 4;
+    int transparent = 0;
+    if (has_alpha)
+        for (size_t i = 0; i < n && !transparent; i++)
+            transparent = pixels[i * channels + channels - 1] < 128;
+    if (inverted)
+        *inverted = 0;
+    if (transparent) { /* a drawing on a transparent layer: opacity is the ink */
+        for (size_t i = 0; i < n; i++)
+            ink[i] = pixels[i * channels + channels - 1] / 255.0f;
+        return NN_OK;
+    }
+
+    int colours = channels >= 3 ? 3 : 1;
+    long histogram[256] = {0};
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *p = pixels + i * channels;
+        int grey = colours == 3 ? (p[0] + p[1] + p[2] + 1) / 3 : p[0];
+        histogram[grey]++;
+        ink[i] = (float)grey;
+    }
+    int flip = invert == NN_INVERT_ALWAYS;
+    if (invert == NN_INVERT_AUTO) {
+        /* Paper shows at the border; a light border means dark ink. */
+        double border = 0;
+        long count = 0;
+        for (int x = 0; x < w; x++) {
+            border += ink[x] + ink[(size_t)(h - 1) * w + x];
+            count += 2;
+        }
+        for (int y = 1; y < h - 1; y++) {
+            border += ink[(size_t)y * w] + ink[(size_t)y * w + w - 1];
+            count += 2;
+        }
+        flip = border / (double)count > 127.5;
+    }
+    if (flip) {
+        for (int i = 0; i < 128; i++) {
+            long t = histogram[i];
+            histogram[i] = histogram[255 - i];
+            histogram[255 - i] = t;
+        }
+        for (size_t i = 0; i < n; i++)
+            ink[i] = 255.0f - ink[i];
+    }
+    if (inverted)
+        *inverted = flip;
+    /* The background is the median level; the brightest level is full ink. */
+    long seen = 0;
+    int median = 0, top = 0;
+    for (int v = 0; v < 256; v++) {
+        if (seen * 2 < (long)n && (seen += histogram[v]) * 2 >= (long)n)
+            median = v;
+        if (histogram[v])
+            top = v;
+    }
+    float range = (float)(top - median);
+    /* Less than 10% contrast is paper texture or noise, not a digit. */
+    if (range < 25.5f) {
+        memset(ink, 0, n * sizeof *ink);
+        return NN_OK;
+    }
+    for (size_t i = 0; i < n; i++) {
+        float v = (ink[i] - (float)median) / range;
+        ink[i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+    }
+    return NN_OK;
+}
+
+/* Read a whole file; image files over 256 MiB are refused. */
+static int read_file(const char *path, unsigned char **data, size_t *len, nn_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return nn_error_set(err, NN_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap || cap >= (size_t)1 << 28)
+            break;
+        unsigned char *grown = realloc(buf, cap * 2);
+        if (!grown) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = grown;
+        cap *= 2;
+    }
+    int failed = ferror(f), full = buf && n == cap;
+    fclose(f);
+    if (!buf)
+        return nn_error_set(err, NN_ERUNTIME, "%s: out of memory reading the file", path);
+    if (failed || full) {
+        free(buf);
+        return nn_error_set(err, NN_EINPUT, failed ? "%s: read error" : "%s: file larger than 256 MiB", path);
+    }
+    *data = buf;
+    *len = n;
+    return NN_OK;
+}
+
+int nn_image_load_ink(const char *path, int invert, float **ink, int *w, int *h, int *inverted,
+                      nn_error *err)
+{
+    *ink = NULL;
+    unsigned char *file = NULL;
+    size_t len = 0;
+    int rc = read_file(path, &file, &len, err);
+    if (rc)
+        return rc;
+    /* The header is checked before any pixel is decoded, so a small file
+     * claiming a huge image costs nothing. */
+    int iw, ih, channels;
+    if (len > INT_MAX || !stbi_info_from_memory(file, (int)len, &iw, &ih, &channels)) {
+        const char *why = stbi_failure_reason();
+        free(file);
+        return nn_error_set(err, NN_EINPUT, "%s: not a readable image (PNG, JPEG, BMP, PGM/PPM, GIF, TGA): %s",
+                            path, why ? why : "unknown format");
+    }
+    if (iw > NN_IMAGE_MAX_SIDE || ih > NN_IMAGE_MAX_SIDE || iw < 1 || ih < 1) {
+        free(file);
+        return nn_error_set(err, NN_EINPUT, "%s: image is %dx%d; at most %dx%d is accepted", path, iw, ih,
+                            NN_IMAGE_MAX_SIDE, NN_IMAGE_MAX_SIDE);
+    }
+    unsigned char *pixels = stbi_load_from_memory(file, (int)len, &iw, &ih, &channels, 0);
+    free(file);
+    if (!pixels) {
+        const char *why = stbi_failure_reason();
+        return nn_error_set(err, NN_EINPUT, "%s: cannot decode image: %s", path, why ? why : "unknown error");
+    }
+    float *out = malloc((size_t)iw * ih * sizeof *out);
+    if (!out) {
+        stbi_image_free(pixels);
+        return nn_error_set(err, NN_ERUNTIME, "%s: out of memory for a %dx%d image", path, iw, ih);
+    }
+    rc = nn_image_to_ink(pixels, iw, ih, channels, invert, out, inverted, err);
+    stbi_image_free(pixels);
+    if (rc) {
+        free(out);
+        return rc;
+    }
+    *ink = out;
+    *w = iw;
+    *h = ih;
+    return NN_OK;
+}

@@ -1,0 +1,680 @@
+/* The pad's window, input and classification.  Each pad_update drains the
+ * event queue (so a burst of mouse motion becomes one classification),
+ * pulls a new weight snapshot if there is one, classifies when the drawing
+ * or the weights changed, and redraws when anything on screen did. */
+#include "pad_internal.h"
+
+#include <SDL_syswm.h>
+#include <math.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "checkpoint.h"
+
+#define STATUS_PERIOD 0.1     /* seconds between reads of the trainer's state */
+/* A drawing change is shown at once; what training changes (new weights,
+ * the figures) is shown at most this often, so the pad costs training
+ * little CPU. */
+#define PREDICTION_PERIOD 0.1
+#define STATUS_REDRAW_PERIOD 0.25
+#define VISIBLE_CHANGE 5e-4f  /* smaller moves of a probability do not show */
+
+double pad_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int pad_display_available(void)
+{
+    const char *x = getenv("DISPLAY"), *wayland = getenv("WAYLAND_DISPLAY");
+    return (x && *x) || (wayland && *wayland);
+}
+
+/* ---- fonts --------------------------------------------------------------- */
+
+static int read_font(pad *p, const char *path, nn_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return nn_error_set(err, NN_ERUNTIME, "%s: cannot open the pad's font", path);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (len <= 0 || len > 64L << 20) {
+        fclose(f);
+        return nn_error_set(err, NN_ERUNTIME, "%s: not a font file", path);
+    }
+    p->ttf = malloc((size_t)len);
+    size_t got = p->ttf ? fread(p->ttf, 1, (size_t)len, f) : 0;
+    fclose(f);
+    if (got != (size_t)len)
+        return nn_error_set(err, NN_ERUNTIME, "%s: cannot read the font", path);
+    return NN_OK;
+}
+
+/* Bake the fonts for the window's current pixel density when it changed. */
+static int update_scale(pad *p, nn_error *err)
+{
+    int w, h;
+    if (SDL_GetRendererOutputSize(p->renderer, &w, &h) != 0)
+        return nn_error_set(err, NN_ERUNTIME, "pad: %s", SDL_GetError());
+    float sx = (float)w / PAD_W, sy = (float)h / PAD_H;
+    float scale = sx < sy ? sx : sy;
+    if (scale < 0.25f)
+        scale = 0.25f;
+    if (p->fonts[0].atlas && fabsf(scale - p->scale) < 0.02f * p->scale)
+        return NN_OK;
+    static const float sizes[FONT_COUNT] = {[FONT_SMALL] = 15, [FONT_NORMAL] = 19, [FONT_LARGE] = 26, [FONT_HUGE] = 150};
+    for (int i = 0; i < FONT_COUNT; i++) {
+        pad_font_free(&p->fonts[i]);
+        /* The huge size only shows a digit (or a question mark). */
+        int first = i == FONT_HUGE ? '0' : 32, count = i == FONT_HUGE ? '?' - '0' + 1 : 95;
+        int rc = pad_font_bake(&p->fonts[i], p->renderer, p->ttf, sizes[i], scale, first, count, err);
+        if (rc)
+            return rc;
+    }
+    p->scale = scale;
+    p->damage = PANEL_ALL;
+    return NN_OK;
+}
+
+/* ---- open and close ----------------------------------------------------- */
+
+static int sdl_fail(nn_error *err, const char *what)
+{
+    return nn_error_set(err, NN_ERUNTIME, "pad: %s: %s", what, SDL_GetError());
+}
+
+/* 1 if the renderer is OpenGL drawn in software (Mesa's llvmpipe, as on a
+ * machine without a GPU or under Xvfb). */
+static int software_gl(SDL_Renderer *r)
+{
+    SDL_RendererInfo info;
+    if (SDL_GetRendererInfo(r, &info) != 0 || strncmp(info.name, "opengl", 6) != 0)
+        return 0;
+    typedef const unsigned char *(*get_string_fn)(unsigned name);
+    void *symbol = SDL_GL_GetProcAddress("glGetString");
+    get_string_fn get_string;
+    if (!symbol)
+        return 0;
+    memcpy(&get_string, &symbol, sizeof get_string);
+    const char *name = (const char *)get_string(0x1F01 /* GL_RENDERER */);
+    return name && (strstr(name, "llvmpipe") || strstr(name, "softpipe") || strstr(name, "Software"));
+}
+
+/* The window and its renderer.  Without a GPU, SDL's own software renderer
+ * is cheaper than OpenGL in software, and it draws into the window's
+ * pixels, so a frame can show just the panels that changed; the user can
+ * still choose with SDL_RENDER_DRIVER. */
+static int make_window(pad *p, const char *title, int w, int h, nn_error *err)
+{
+    const char *chosen = SDL_GetHint(SDL_HINT_RENDER_DRIVER);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        /* Hidden until the renderer is settled, so no window flashes up
+         * and goes again. */
+        p->window = SDL_CreateWindow(title, SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, w, h,
+                                     SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI | SDL_WINDOW_HIDDEN);
+        if (!p->window)
+            return sdl_fail(err, "cannot open a window");
+        /* No vsync: a frame is drawn only when something changed, and
+         * waiting for the refresh would add to the latency. */
+        p->renderer = SDL_CreateRenderer(p->window, -1, attempt ? SDL_RENDERER_SOFTWARE : 0);
+        if (!p->renderer)
+            return sdl_fail(err, "cannot draw in the window");
+        if (attempt || (chosen && *chosen) || !software_gl(p->renderer))
+            break;
+        SDL_DestroyRenderer(p->renderer);
+        SDL_DestroyWindow(p->window);
+        p->renderer = NULL;
+        p->window = NULL;
+        /* The window's pixels in shared memory, not an OpenGL texture. */
+        SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
+    }
+    SDL_RendererInfo info;
+    p->partial = SDL_GetRendererInfo(p->renderer, &info) == 0 && !strcmp(info.name, "software");
+    SDL_SetWindowMinimumSize(p->window, PAD_W / 3, PAD_H / 3);
+    SDL_ShowWindow(p->window);
+    /* On X11 the pad waits on the display connection itself (see
+     * wait_input). */
+    p->x11_fd = -1;
+#if defined(SDL_VIDEO_DRIVER_X11)
+    SDL_SysWMinfo wm;
+    SDL_VERSION(&wm.version);
+    if (SDL_GetWindowWMInfo(p->window, &wm) && wm.subsystem == SDL_SYSWM_X11)
+        p->x11_fd = ConnectionNumber(wm.info.x11.display);
+#endif
+    return NN_OK;
+}
+
+int pad_open(pad **out, const pad_config *cfg, nn_error *err)
+{
+    *out = NULL;
+    pad *p = calloc(1, sizeof *p);
+    if (!p)
+        return nn_error_set(err, NN_ERUNTIME, "pad: out of memory");
+    p->cfg = *cfg;
+    p->label = -1;
+    p->test_accuracy = -1;
+    p->start = pad_now();
+    int rc = nn_predictor_init(&p->predictor, cfg->spec, err);
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    if (p->predictor.inputs != NN_MNIST_SIDE * NN_MNIST_SIDE) {
+        size_t inputs = p->predictor.inputs;
+        nn_predictor_free(&p->predictor);
+        free(p);
+        return nn_error_set(err, NN_EINPUT, "pad: the model takes %zu inputs; the pad draws 28x28 digits", inputs);
+    }
+    size_t n_params = p->predictor.graph.n_params;
+    p->weights = malloc((n_params + 1) * sizeof *p->weights);
+    if (!p->weights || (rc = nn_canvas_new(&p->canvas, NN_CANVAS_SIZE, NN_CANVAS_SIZE, err))) {
+        rc = rc ? rc : nn_error_set(err, NN_ERUNTIME, "pad: out of memory");
+        goto fail;
+    }
+    if (cfg->session) {
+        p->monitor = nn_session_monitor(cfg->session);
+        p->weights_version = -1;
+    } else if (cfg->params && (rc = nn_predictor_set_params(&p->predictor, cfg->params, cfg->n_params, err))) {
+        goto fail;
+    } else if (cfg->model_file && (rc = nn_checkpoint_attach_quant(cfg->model_file, &p->predictor.graph, err))) {
+        goto fail;
+    }
+    if ((rc = read_font(p, cfg->font_path, err)))
+        goto fail;
+
+    /* Signals are the application's business (Ctrl-C ends training, not
+     * just the window). */
+    SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
+    if (!SDL_WasInit(SDL_INIT_VIDEO) && SDL_InitSubSystem(SDL_INIT_VIDEO) != 0) {
+        rc = sdl_fail(err, "cannot open a window");
+        goto fail;
+    }
+    SDL_SetHint(SDL_HINT_VIDEO_X11_NET_WM_BYPASS_COMPOSITOR, "0");
+    char title[160];
+    snprintf(title, sizeof title, "nnlab pad - %s", cfg->title ? cfg->title : "model");
+    int w = cfg->width > 0 ? cfg->width : PAD_W, h = cfg->height > 0 ? cfg->height : PAD_H;
+    if ((rc = make_window(p, title, w, h, err)))
+        goto fail;
+    SDL_RenderSetLogicalSize(p->renderer, PAD_W, PAD_H);
+    SDL_SetRenderDrawBlendMode(p->renderer, SDL_BLENDMODE_BLEND);
+    SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "linear");
+    p->canvas_tex = SDL_CreateTexture(p->renderer, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_STREAMING,
+                                      NN_CANVAS_SIZE * PAD_CANVAS_ZOOM, NN_CANVAS_SIZE * PAD_CANVAS_ZOOM);
+    SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "nearest");
+    p->seen_tex = SDL_CreateTexture(p->renderer, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_STREAMING,
+                                    NN_MNIST_SIDE, NN_MNIST_SIDE);
+    if (!p->canvas_tex || !p->seen_tex) {
+        rc = sdl_fail(err, "cannot make a texture");
+        goto fail;
+    }
+    if ((rc = update_scale(p, err)))
+        goto fail;
+    p->canvas_seen = -1;
+    p->canvas_uploaded = -1;
+    p->seen_uploaded = -1;
+    p->damage = PANEL_ALL;
+    *out = p;
+    return NN_OK;
+fail:
+    pad_close(p);
+    return rc;
+}
+
+void pad_close(pad *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < FONT_COUNT; i++)
+        pad_font_free(&p->fonts[i]);
+    if (p->canvas_tex)
+        SDL_DestroyTexture(p->canvas_tex);
+    if (p->seen_tex)
+        SDL_DestroyTexture(p->seen_tex);
+    if (p->weights_tex)
+        SDL_DestroyTexture(p->weights_tex);
+    if (p->renderer)
+        SDL_DestroyRenderer(p->renderer);
+    if (p->window)
+        SDL_DestroyWindow(p->window);
+    if (SDL_WasInit(SDL_INIT_VIDEO))
+        SDL_QuitSubSystem(SDL_INIT_VIDEO);
+    nn_canvas_free(&p->canvas);
+    nn_predictor_free(&p->predictor);
+    free(p->weights);
+    free(p->ttf);
+    free(p);
+}
+
+/* ---- events log ---------------------------------------------------------- */
+
+static void log_prediction(pad *p, const char *cause, double latency_ms)
+{
+    FILE *f = p->cfg.events;
+    if (!f)
+        return;
+    fprintf(f, "{\"event\":\"prediction\",\"time\":%.4f,\"cause\":\"%s\",", pad_now() - p->start, cause);
+    if (p->label < 0) {
+        fputs("\"label\":null,\"probs\":null", f);
+    } else {
+        fprintf(f, "\"label\":%d,\"probs\":[", p->label);
+        for (int k = 0; k < p->predictor.classes; k++)
+            fprintf(f, "%s%.6g", k ? "," : "", p->probs[k]);
+        fputc(']', f);
+    }
+    if (p->monitor)
+        fprintf(f, ",\"step\":%ld,\"epoch\":%d,\"state\":\"%s\",\"weights_version\":%ld", p->status.step,
+                p->status.epoch, nn_state_name(p->status.state), p->weights_version);
+    if (latency_ms >= 0)
+        fprintf(f, ",\"latency_ms\":%.3f,\"classify_ms\":%.3f,\"render_ms\":%.3f,\"render_cpu_ms\":%.3f",
+                latency_ms, p->classify_ms, p->render_ms, p->render_cpu_ms);
+    fputs("}\n", f);
+    fflush(f);
+}
+
+static void log_key(pad *p, const char *key, const char *action)
+{
+    if (p->cfg.events) {
+        fprintf(p->cfg.events, "{\"event\":\"key\",\"time\":%.4f,\"key\":\"%s\",\"action\":\"%s\"}\n",
+                pad_now() - p->start, key, action);
+        fflush(p->cfg.events);
+    }
+}
+
+static void say(pad *p, const char *text)
+{
+    snprintf(p->message, sizeof p->message, "%.*s", (int)sizeof p->message - 1, text);
+    p->message_until = pad_now() + 3.0;
+    p->damage |= PANEL_FOOTER;
+}
+
+/* ---- classification ------------------------------------------------------- */
+
+/* Classify the canvas.  After a drawing change the screen is redrawn at
+ * once; after new weights only if a bar visibly moved. */
+static void classify(pad *p, int stroke)
+{
+    nn_error err;
+    float before[NN_PREDICTOR_MAX_CLASSES];
+    int label_before = p->label;
+    memcpy(before, p->probs, sizeof before);
+    if (nn_predictor_classify_ink(&p->predictor, p->canvas.ink, p->canvas.width, p->canvas.height,
+                                  p->canvas.width, p->seen, p->probs, &p->label, &p->info, &err)) {
+        say(p, err.msg);
+        return;
+    }
+    for (int k = 0; k < p->predictor.classes && p->label >= 0; k++)
+        if (!isfinite(p->probs[k])) { /* diverged weights: no honest answer */
+            p->label = -1;
+            break;
+        }
+    p->predictions++;
+    if (stroke) {
+        p->damage |= PANEL_LEFT | PANEL_PREDICTION | PANEL_BARS;
+        if ((p->label < 0) != (label_before < 0)) /* the hint comes or goes */
+            p->left_full = 1;
+        return;
+    }
+    int moved = p->label != label_before;
+    for (int k = 0; k < p->predictor.classes && !moved; k++)
+        moved = fabsf(p->probs[k] - before[k]) >= VISIBLE_CHANGE;
+    if (moved)
+        p->stale_prediction |= PANEL_PREDICTION | PANEL_BARS;
+}
+
+/* ---- keys ------------------------------------------------------------------- */
+
+/* Steps per second, 0 unlimited: the dashboard's ladder. */
+static const long speed_levels[] = {0, 1000, 500, 200, 100, 50, 20, 10, 5, 2, 1};
+
+static void change_speed(pad *p, int faster)
+{
+    int n = (int)(sizeof speed_levels / sizeof *speed_levels), at = 0;
+    for (int i = 0; i < n; i++)
+        if (speed_levels[i] == p->status.speed_limit)
+            at = i;
+    if (p->status.speed_limit && at == 0) /* a limit off the ladder */
+        for (at = 1; at < n - 1 && speed_levels[at] > p->status.speed_limit; at++)
+            ;
+    at = faster ? (at > 0 ? at - 1 : 0) : (at < n - 1 ? at + 1 : n - 1);
+    nn_session_set_speed(p->cfg.session, speed_levels[at]);
+    p->status.speed_limit = (int)speed_levels[at]; /* so a second press goes on from here */
+    char text[64];
+    if (speed_levels[at])
+        snprintf(text, sizeof text, "speed limit %ld steps/s", speed_levels[at]);
+    else
+        snprintf(text, sizeof text, "no speed limit");
+    say(p, text);
+}
+
+static void change_lr(pad *p, double factor)
+{
+    char value[32], text[64];
+    float lr = (float)(p->status.hp.lr * factor);
+    snprintf(value, sizeof value, "%.6g", lr);
+    nn_session_set(p->cfg.session, "lr", value);
+    p->status.hp.lr = lr;
+    snprintf(text, sizeof text, "learning rate %s", value);
+    say(p, text);
+}
+
+/* A key that steers training; returns 0 if c is not one. */
+static int training_key(pad *p, int c)
+{
+    static const char keys[] = " neEs+-<>,.rb";
+    if (!strchr(keys, c) || !c)
+        return 0;
+    if (!p->cfg.session) {
+        say(p, "a saved model: nothing is training in this window");
+        return 1;
+    }
+    nn_session *s = p->cfg.session;
+    const char *action = "";
+    switch (c) {
+    case ' ': nn_session_toggle(s); action = "toggle"; break;
+    case 'n': nn_session_step_batch(s); action = "step-batch"; say(p, "one batch"); break;
+    case 'e': case 'E': nn_session_step_epoch(s); action = "step-epoch"; say(p, "one epoch"); break;
+    case 's': nn_session_save(s, ""); action = "save"; say(p, "saving a checkpoint"); break;
+    case '+': change_lr(p, 2.0); action = "lr-up"; break;
+    case '-': change_lr(p, 0.5); action = "lr-down"; break;
+    case '<': case ',': change_speed(p, 0); action = "slower"; break;
+    case '>': case '.': change_speed(p, 1); action = "faster"; break;
+    case 'r': nn_session_reset(s); action = "reset"; say(p, "reset to the initial weights"); break;
+    case 'b': nn_session_restore(s); action = "restore"; say(p, "back to the last good weights"); break;
+    }
+    char key[2] = {(char)c, 0};
+    log_key(p, c == ' ' ? "space" : key, action);
+    return 1;
+}
+
+static int handle_text(pad *p, const char *text)
+{
+    for (const char *c = text; *c; c++) {
+        if (training_key(p, *c))
+            continue;
+        switch (*c) {
+        case 'q': case 'Q':
+            log_key(p, "q", "quit");
+            return PAD_QUIT;
+        case 'c': case 'C':
+            nn_canvas_clear(&p->canvas);
+            log_key(p, "c", "clear");
+            break;
+        case 'w': case 'W':
+            p->view = p->view == VIEW_WEIGHTS ? VIEW_CANVAS : VIEW_WEIGHTS;
+            p->weights_shown = -2;
+            log_key(p, "w", p->view == VIEW_WEIGHTS ? "weights" : "canvas");
+            p->damage |= PANEL_LEFT;
+            p->left_full = 1;
+            break;
+        case '?': case 'h':
+            p->show_help = !p->show_help;
+            p->damage = PANEL_ALL;
+            break;
+        }
+    }
+    return PAD_CONTINUE;
+}
+
+/* ---- mouse -------------------------------------------------------------------- */
+
+static void canvas_point(int x, int y, float *cx, float *cy)
+{
+    *cx = (float)(x - PAD_CANVAS_X) / PAD_CANVAS_ZOOM;
+    *cy = (float)(y - PAD_CANVAS_Y) / PAD_CANVAS_ZOOM;
+}
+
+static int on_canvas(float cx, float cy)
+{
+    return cx >= 0 && cy >= 0 && cx < NN_CANVAS_SIZE && cy < NN_CANVAS_SIZE;
+}
+
+/* A drawing change from an event SDL queued at tick `timestamp`: time it
+ * from then (the queueing delay in whole milliseconds, the rest with the
+ * monotonic clock). */
+static void note_change(pad *p, Uint32 timestamp)
+{
+    if (!p->pending) {
+        Uint32 queued = SDL_GetTicks() - timestamp;
+        p->pending = 1;
+        p->pending_since = pad_now() - (queued < 1000 ? queued : 0) / 1000.0;
+    }
+}
+
+static void handle_mouse(pad *p, const SDL_Event *e)
+{
+    if (p->view != VIEW_CANVAS)
+        return;
+    float cx, cy;
+    long before = p->canvas.version;
+    if (e->type == SDL_MOUSEBUTTONDOWN) {
+        canvas_point(e->button.x, e->button.y, &cx, &cy);
+        if (!on_canvas(cx, cy) || (e->button.button != SDL_BUTTON_LEFT && e->button.button != SDL_BUTTON_RIGHT))
+            return;
+        nn_canvas_begin(&p->canvas, cx, cy, e->button.button == SDL_BUTTON_RIGHT);
+    } else if (e->type == SDL_MOUSEMOTION) {
+        if (!p->canvas.pen)
+            return;
+        canvas_point(e->motion.x, e->motion.y, &cx, &cy);
+        nn_canvas_line_to(&p->canvas, cx, cy);
+    } else if (e->type == SDL_MOUSEBUTTONUP) {
+        nn_canvas_end(&p->canvas);
+    }
+    if (p->canvas.version != before)
+        note_change(p, e->common.timestamp);
+}
+
+static int handle_event(pad *p, const SDL_Event *e)
+{
+    switch (e->type) {
+    case SDL_QUIT:
+        return PAD_CLOSED;
+    case SDL_WINDOWEVENT:
+        if (e->window.event == SDL_WINDOWEVENT_CLOSE)
+            return PAD_CLOSED;
+        if (e->window.event == SDL_WINDOWEVENT_SIZE_CHANGED) {
+            nn_error err;
+            if (update_scale(p, &err))
+                say(p, err.msg);
+        }
+        p->damage = PANEL_ALL;
+        break;
+    case SDL_MOUSEBUTTONDOWN:
+    case SDL_MOUSEBUTTONUP:
+    case SDL_MOUSEMOTION:
+        handle_mouse(p, e);
+        break;
+    case SDL_TEXTINPUT:
+        return handle_text(p, e->text.text);
+    case SDL_KEYDOWN:
+        if (e->key.keysym.sym == SDLK_BACKSPACE || e->key.keysym.sym == SDLK_DELETE) {
+            long before = p->canvas.version;
+            nn_canvas_clear(&p->canvas);
+            if (p->canvas.version != before)
+                note_change(p, e->common.timestamp);
+            log_key(p, "backspace", "clear");
+        } else if (e->key.keysym.sym == SDLK_ESCAPE && p->show_help) {
+            p->show_help = 0;
+            p->damage = PANEL_ALL;
+        }
+        break;
+    }
+    return PAD_CONTINUE;
+}
+
+/* ---- the loop ---------------------------------------------------------------- */
+
+static void read_trainer(pad *p, double now)
+{
+    if (!p->monitor || now - p->last_status_read < STATUS_PERIOD)
+        return;
+    p->last_status_read = now;
+    nn_run_status st;
+    nn_monitor_status(p->monitor, &st);
+    if (st.version != p->status_version) {
+        /* A change of state (paused, done) shows at once, figures later. */
+        if (st.state != p->status.state || st.run != p->status.run)
+            p->damage |= PANEL_HEADER | PANEL_TRAINER;
+        p->status = st;
+        p->status_version = st.version;
+        p->stale_status |= PANEL_TRAINER;
+    }
+    if (st.eval_version != p->eval_version) {
+        nn_eval ev;
+        p->eval_version = st.eval_version;
+        p->test_accuracy = nn_monitor_eval(p->monitor, &ev) && st.evaluated ? ev.accuracy : -1;
+        p->damage |= PANEL_TRAINER;
+    }
+}
+
+static void record_latency(pad *p, double ms)
+{
+    p->latency[p->latency_count % PAD_LATENCY_SAMPLES] = ms;
+    p->latency_count++;
+}
+
+/* Handle every queued event; returns the first result that is not
+ * PAD_CONTINUE, and through *any whether there were events. */
+static int drain_events(pad *p, int *any)
+{
+    SDL_Event e;
+    int result = PAD_CONTINUE;
+    while (SDL_PollEvent(&e)) {
+        *any = 1;
+        int r = handle_event(p, &e);
+        if (r != PAD_CONTINUE && result == PAD_CONTINUE)
+            result = r;
+    }
+    return result;
+}
+
+/* Wait up to timeout_ms for input and handle it.  On X11 this polls the
+ * display connection rather than calling SDL_WaitEventTimeout, whose
+ * wake-up messages go to the window over a second connection and can reach
+ * the X server after the window is destroyed; the server's BadWindow reply
+ * then ends the process as the pad closes. */
+static int wait_input(pad *p, int timeout_ms)
+{
+    int any = 0, result = drain_events(p, &any);
+    if (any || timeout_ms <= 0)
+        return result;
+    if (p->x11_fd >= 0) {
+        struct pollfd fd = {.fd = p->x11_fd, .events = POLLIN};
+        poll(&fd, 1, timeout_ms);
+        return drain_events(p, &any);
+    }
+    SDL_Event e;
+    if (!SDL_WaitEventTimeout(&e, timeout_ms))
+        return PAD_CONTINUE;
+    result = handle_event(p, &e);
+    int more = drain_events(p, &any);
+    return result != PAD_CONTINUE ? result : more;
+}
+
+int pad_update(pad *p, int timeout_ms)
+{
+    int result = wait_input(p, timeout_ms);
+    if (result != PAD_CONTINUE)
+        return result;
+
+    double now = pad_now();
+    read_trainer(p, now);
+    int new_weights = 0;
+    if (p->monitor && nn_monitor_weights(p->monitor, p->weights, &p->weights_version)) {
+        nn_predictor_set_params(&p->predictor, p->weights, p->predictor.graph.n_params, NULL);
+        new_weights = 1;
+        if (p->view == VIEW_WEIGHTS)
+            p->stale_prediction |= PANEL_LEFT;
+    }
+    int stroke = p->canvas.version != p->canvas_seen;
+    double t0 = pad_now();
+    if (stroke || (new_weights && p->label >= 0)) {
+        p->canvas_seen = p->canvas.version;
+        classify(p, stroke);
+    }
+    double t1 = pad_now();
+    struct timespec cpu0;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
+    if (p->message[0] && now > p->message_until) {
+        p->message[0] = '\0';
+        p->damage |= PANEL_FOOTER;
+    }
+    if (p->stale_prediction && now - p->prediction_shown >= PREDICTION_PERIOD)
+        p->damage |= p->stale_prediction;
+    if (p->stale_status && now - p->status_shown >= STATUS_REDRAW_PERIOD)
+        p->damage |= p->stale_status;
+    if (p->damage) {
+        /* Whatever is drawn now is up to date. */
+        p->stale_prediction &= ~p->damage;
+        p->stale_status &= ~p->damage;
+        pad_render(p, p->damage);
+        if (p->damage & (PANEL_LEFT | PANEL_PREDICTION | PANEL_BARS))
+            p->prediction_shown = now;
+        if (p->damage & PANEL_TRAINER)
+            p->status_shown = now;
+        p->damage = 0;
+        if (!p->shown && p->cfg.events) { /* the window is up: input from now on is seen */
+            int w, h;
+            SDL_RendererInfo info;
+            SDL_GetWindowSize(p->window, &w, &h);
+            if (SDL_GetRendererInfo(p->renderer, &info) != 0)
+                info.name = "?";
+            fprintf(p->cfg.events,
+                    "{\"event\":\"ready\",\"time\":%.4f,\"width\":%d,\"height\":%d,\"renderer\":\"%s\"}\n",
+                    pad_now() - p->start, w, h, info.name);
+            fflush(p->cfg.events);
+        }
+        p->shown = 1;
+    }
+    p->classify_ms = 1000.0 * (t1 - t0);
+    p->render_ms = 1000.0 * (pad_now() - t1);
+    struct timespec cpu1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
+    p->render_cpu_ms = 1000.0 * ((double)(cpu1.tv_sec - cpu0.tv_sec) + (cpu1.tv_nsec - cpu0.tv_nsec) * 1e-9);
+    if (stroke) {
+        double latency = -1;
+        if (p->pending) {
+            latency = 1000.0 * (pad_now() - p->pending_since);
+            record_latency(p, latency);
+            p->pending = 0;
+        }
+        log_prediction(p, "stroke", latency);
+    } else if (new_weights && p->label >= 0) {
+        log_prediction(p, "weights", -1);
+    }
+    return PAD_CONTINUE;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+void pad_get_stats(const pad *p, pad_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->predictions = p->predictions;
+    long n = p->latency_count < PAD_LATENCY_SAMPLES ? p->latency_count : PAD_LATENCY_SAMPLES;
+    out->samples = p->latency_count;
+    if (!n)
+        return;
+    double *sorted = malloc((size_t)n * sizeof *sorted);
+    if (!sorted)
+        return;
+    memcpy(sorted, p->latency, (size_t)n * sizeof *sorted);
+    qsort(sorted, (size_t)n, sizeof *sorted, compare_double);
+    double sum = 0;
+    for (long i = 0; i < n; i++)
+        sum += sorted[i];
+    out->mean_ms = sum / (double)n;
+    out->p50_ms = sorted[n / 2];
+    out->p95_ms = sorted[(long)(0.95 * (double)(n - 1))];
+    out->max_ms = sorted[n - 1];
+    free(sorted);
+}
