@@ -83,7 +83,7 @@ void cli_default_data(char *path, size_t len)
 }
 
 /* Options that take no value; --flag=0 turns them off. */
-static const char *flag_options[] = {"augment", "nesterov"};
+static const char *flag_options[] = {"augment", "flip", "nesterov"};
 
 int cli_hparam_option(cli_hparams *opts, int argc, char **argv, int *i)
 {
@@ -132,7 +132,7 @@ int cli_load_model(const char *name, const cli_hparams *opts, nn_spec *spec, nn_
     char path[4096];
     if (cli_model_path(name, path, sizeof path)) {
         cli_error("no model '%s': not a file, and not a preset in %s/assets/models "
-                  "(presets: linear, mlp, mlp-tanh)", name, cli_root());
+                  "(presets: linear, mlp, mlp-tanh, lenet, cnn, lstm, vae)", name, cli_root());
         return EXIT_USAGE;
     }
     nn_error err;
@@ -145,6 +145,28 @@ int cli_load_model(const char *name, const cli_hparams *opts, nn_spec *spec, nn_
             cli_error("--%s: %s", opts->key[k], err.msg);
             return EXIT_USAGE;
         }
+    }
+    return 0;
+}
+
+int cli_load_model_file(const char *path, const char *data, nn_checkpoint *ck, nn_dataset *train, nn_dataset *test,
+                        char *dir, size_t len)
+{
+    nn_error err;
+    if (nn_checkpoint_load(ck, path, &err))
+        return cli_report(&err);
+    if (data)
+        snprintf(dir, len, "%s", data);
+    else if (ck->dataset[0])
+        snprintf(dir, len, "%s", ck->dataset);
+    else
+        cli_default_data(dir, len);
+    if (nn_dataset_load_dir(dir, train, test, &err)) {
+        int rc = cli_report(&err);
+        if (!data && ck->dataset[0])
+            fprintf(stderr, "(%s is the data directory recorded in %s; use --data DIR for another)\n", dir, path);
+        nn_checkpoint_free(ck);
+        return rc;
     }
     return 0;
 }
@@ -168,5 +190,7 @@ const char cli_hparams_help[] =
     "  --lr-step N           step schedule: epochs between decays (default epochs/3)\n"
     "  --lr-gamma X          step schedule: decay factor (default 0.1)\n"
     "  --augment             random shifts of up to 2 pixels\n"
+    "  --flip                mirror half the training images left to right\n"
+    "                        (for clothing such as Fashion-MNIST, not for digits)\n"
     "  --seed N              random seed (default 1)\n"
     "  --threads N           BLAS threads (default: one per core)\n";

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "checkpoint.h"
+#include "data.h"
 #include "error.h"
 #include "hparams.h"
 #include "spec.h"
@@ -54,6 +56,12 @@ int cli_hparam_option(cli_hparams *opts, int argc, char **argv, int *i);
 /* Load the model spec for name and apply opts over its train line; prints
  * errors and returns an exit code (0 on success). */
 int cli_load_model(const char *name, const cli_hparams *opts, nn_spec *spec, nn_hparams *hp);
+
+/* Load a model file and its data set (--data, else the directory recorded
+ * in the file, else the bundled one; dir gets the one used); prints errors
+ * and returns an exit code (0 on success, everything freed otherwise). */
+int cli_load_model_file(const char *path, const char *data, nn_checkpoint *ck, nn_dataset *train, nn_dataset *test,
+                        char *dir, size_t len);
 
 /* The training options' help text, shared by train and future commands. */
 extern const char cli_hparams_help[];

@@ -115,7 +115,7 @@ int cmd_draw(int argc, char **argv)
     cli_font_path(font, sizeof font);
     snprintf(title, sizeof title, "%s (%s)", ck.model[0] ? ck.model : "model", model);
     pad_config cfg = {.title = title, .font_path = font, .spec = &ck.spec, .params = weights.graph.params,
-                      .n_params = weights.graph.n_params, .about = about, .events = events,
+                      .n_params = weights.graph.n_params, .model_file = &ck, .about = about, .events = events,
                       .width = width, .height = height};
     pad *p;
     if (pad_open(&p, &cfg, &err)) {

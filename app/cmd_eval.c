@@ -16,7 +16,8 @@ static const char eval_help[] =
     "Evaluate a model file (saved by nnlab train --save) on the test images of\n"
     "an MNIST-style dataset: loss, accuracy, accuracy per class and the confusion\n"
     "matrix (rows: true class, columns: predicted class). The figures are those\n"
-    "train reports for the same weights.\n"
+    "train reports for the same weights. A quantised model (nnlab quantize) runs\n"
+    "through its int8 layers.\n"
     "\n"
     "Options:\n"
     "  --data DIR      directory with the four IDX files (default: the one\n"
@@ -34,13 +35,14 @@ static const char eval_help[] =
     "  nnlab eval mlp.nnl --data data/fashion\n"
     "  nnlab eval mlp.nnl --json\n";
 
-static void print_json(const char *model, const char *data, const nn_eval *ev)
+static void print_json(const char *model, const char *data, const nn_eval *ev, int int8)
 {
     json_writer j;
     json_init(&j, stdout);
     json_object_begin(&j, NULL);
     json_string(&j, "model", model);
     json_string(&j, "data", data);
+    json_bool(&j, "int8", int8);
     json_int(&j, "count", (long long)ev->count);
     json_number(&j, "loss", ev->loss);
     json_number(&j, "accuracy", ev->accuracy);
@@ -60,9 +62,9 @@ static void print_json(const char *model, const char *data, const nn_eval *ev)
     json_finish(&j);
 }
 
-static void print_table(const char *model, const char *data, const nn_eval *ev)
+static void print_table(const char *model, const char *data, const nn_eval *ev, int int8)
 {
-    printf("%s on %s: %zu test images\n", model, data, ev->count);
+    printf("%s%s on %s: %zu test images\n", model, int8 ? " (int8)" : "", data, ev->count);
     printf("loss %.4f  accuracy %.2f%%\n\n", ev->loss, 100 * ev->accuracy);
     printf("class     ");
     for (int c = 0; c < ev->classes; c++)
@@ -146,13 +148,15 @@ int cmd_eval(int argc, char **argv)
     int rc = 0;
     if (nn_trainer_init(&t, &ck.spec, &hp, &test, &err) || nn_checkpoint_apply(&ck, &t.graph, &err)) {
         rc = cli_report(&err);
+    } else if (nn_checkpoint_attach_quant(&ck, &t.graph, &err)) { /* int8 files run their int8 layers */
+        rc = cli_report(&err);
     } else {
         nn_eval ev;
         nn_trainer_evaluate(&t, &test, &ev);
         if (json)
-            print_json(model, dir, &ev);
+            print_json(model, dir, &ev, ck.quantised);
         else
-            print_table(model, dir, &ev);
+            print_table(model, dir, &ev, ck.quantised);
     }
     nn_trainer_free(&t);
     nn_dataset_free(&test);

@@ -274,7 +274,9 @@ int cmd_predict(int argc, char **argv)
         goto out_args;
     }
     nn_predictor p;
-    if (nn_predictor_init(&p, &ck.spec, &err) || nn_checkpoint_apply(&ck, &p.graph, &err)) {
+    /* A quantised model's int8 layers run in every forward pass of p's graph. */
+    if (nn_predictor_init(&p, &ck.spec, &err) || nn_checkpoint_apply(&ck, &p.graph, &err) ||
+        nn_checkpoint_attach_quant(&ck, &p.graph, &err)) {
         rc = cli_report(&err);
         nn_checkpoint_free(&ck);
         goto out_args;

@@ -15,7 +15,10 @@
 #include "commands.h"
 #include "data.h"
 #include "json.h"
+#include "latent.h"
 #include "nnlab_config.h"
+#include "plot.h"
+#include "png.h"
 #include "session.h"
 #include "trainer.h"
 #if NNLAB_HAVE_TUI
@@ -42,7 +45,8 @@ static const char train_help[] =
     "only closes the pad).\n"
     "\n"
     "Options:\n"
-    "  --model NAME|FILE     preset (linear, mlp, mlp-tanh) or a spec file (default mlp)\n"
+    "  --model NAME|FILE     preset (linear, mlp, mlp-tanh, lenet, cnn, lstm, vae) or a\n"
+    "                        spec file (default lenet)\n"
     "  --data DIR            directory with the four IDX files (default data/mnist-small,\n"
     "                        or with --resume the one recorded in the model file)\n"
     "  --save FILE           save the model file (weights, optimiser and random\n"
@@ -53,6 +57,10 @@ static const char train_help[] =
     "                        --epochs 4 after a 2-epoch run trains 2 more\n"
     "  --log FILE.csv        write one row per step and one per epoch (appended\n"
     "                        to with --resume)\n"
+    "  --plot FILE.png       draw the loss and accuracy curves (per step and per\n"
+    "                        epoch, train and test) when training ends\n"
+    "  --sample-grid FILE.png  after training a model with a latent code (vae), decode\n"
+    "                        a 20x20 grid of latent points and write the digits as a PNG\n"
     "  --json                print the final figures as one JSON object on stdout\n"
     "                        (progress then goes to stderr)\n"
     "  --no-tui              plain progress lines instead of the dashboard\n"
@@ -69,11 +77,18 @@ static const char train_help[] =
     "\n"
     "%s"
     "\n"
+    "A model that reconstructs its input has no accuracy; the loss of a variational\n"
+    "one (vae) is the negative evidence lower bound per image (reconstruction +\n"
+    "KL), in nats.\n"
+    "\n"
     "Examples:\n"
     "  nnlab train --model mlp --epochs 10\n"
     "  nnlab train --model linear --optimizer sgd --lr 0.1 --batch 32\n"
     "  nnlab train --model my-net.spec --data data/fashion --schedule cosine --json\n"
     "  nnlab train --model mlp --log run.csv --seed 7\n"
+    "  nnlab train --model lenet --epochs 15\n"
+    "  nnlab train --model vae --sample-grid vae-grid.png\n"
+    "  nnlab train --model mlp --epochs 5 --plot curves.png\n"
     "  nnlab train --model mlp --epochs 5 --save mlp.nnl\n"
     "  nnlab train --resume mlp.nnl --epochs 10 --save mlp.nnl\n"
     "  nnlab train --model mlp --epochs 50 --no-color --fps 5\n"
@@ -102,6 +117,8 @@ typedef struct train_options {
     const char *model;
     const char *data;
     const char *log;
+    const char *plot;
+    const char *sample_grid;
     const char *save;
     const char *resume;
     const char *events;
@@ -148,6 +165,14 @@ static int parse_options(int argc, char **argv, train_options *o)
             if (r < 0)
                 return EXIT_USAGE;
             o->log = value;
+        } else if ((r = cli_option(argc, argv, &i, "plot", &value))) {
+            if (r < 0)
+                return EXIT_USAGE;
+            o->plot = value;
+        } else if ((r = cli_option(argc, argv, &i, "sample-grid", &value))) {
+            if (r < 0)
+                return EXIT_USAGE;
+            o->sample_grid = value;
         } else if ((r = cli_option(argc, argv, &i, "save", &value))) {
             if (r < 0)
                 return EXIT_USAGE;
@@ -187,6 +212,16 @@ static int parse_options(int argc, char **argv, train_options *o)
     return 0;
 }
 
+/* A CSV field: the number, or empty when there is none (NaN). */
+static const char *csv_number(double v, char buf[32])
+{
+    if (isnan(v))
+        buf[0] = '\0';
+    else
+        snprintf(buf, 32, "%.9g", v);
+    return buf;
+}
+
 static void format_rate(double rate, char *buf, size_t len)
 {
     if (rate >= 1e6)
@@ -206,10 +241,71 @@ static void draw_progress(FILE *out, const nn_trainer *t, const nn_step_info *s,
     nn_trainer_epoch_stats(t, &loss, &acc);
     char rate[32];
     format_rate(nn_trainer_samples_per_sec(t), rate, sizeof rate);
-    fprintf(out, "\r\033[Kepoch %d/%d [%.*s%*s] %3.0f%%  loss %.4g  acc %.2f%%  lr %.3g  %s samples/s  %.1fs",
+    char acc_text[32] = "";
+    if (!isnan(acc))
+        snprintf(acc_text, sizeof acc_text, "  acc %.2f%%", 100 * acc);
+    fprintf(out, "\r\033[Kepoch %d/%d [%.*s%*s] %3.0f%%  loss %.4g%s  lr %.3g  %s samples/s  %.1fs",
             s->epoch + 1, t->hp.epochs, fill, "########################", width - fill, "", 100 * frac, loss,
-            100 * acc, s->lr, rate, elapsed);
+            acc_text, s->lr, rate, elapsed);
     fflush(out);
+}
+
+/* Per-step figures kept for --plot. */
+typedef struct step_series {
+    long n, cap;
+    float *loss, *accuracy;
+} step_series;
+
+static int step_series_add(step_series *s, const nn_step_info *info)
+{
+    if (s->n == s->cap) {
+        long cap = s->cap ? 2 * s->cap : 1024;
+        float *loss = realloc(s->loss, (size_t)cap * sizeof *loss);
+        if (loss)
+            s->loss = loss;
+        float *accuracy = realloc(s->accuracy, (size_t)cap * sizeof *accuracy);
+        if (accuracy)
+            s->accuracy = accuracy;
+        if (!loss || !accuracy)
+            return -1;
+        s->cap = cap;
+    }
+    s->loss[s->n] = info->loss;
+    s->accuracy[s->n] = info->accuracy;
+    s->n++;
+    return 0;
+}
+
+/* The curves of this run: its steps, and the epochs it trained (a resumed
+ * run's earlier epochs have no step figures here, so they are left out). */
+static int write_plot(const char *path, const char *model, const char *data, const nn_trainer *t,
+                      const step_series *steps, int first_epoch)
+{
+    int epochs = t->n_history - first_epoch;
+    double *cols = malloc((size_t)(4 * epochs + 1) * sizeof *cols);
+    if (!cols) {
+        cli_error("out of memory");
+        return EXIT_RUNTIME;
+    }
+    for (int e = 0; e < epochs; e++) {
+        const nn_epoch_record *r = &t->history[first_epoch + e];
+        cols[e] = r->train_loss;
+        cols[epochs + e] = r->train_accuracy;
+        cols[2 * epochs + e] = r->test_loss;
+        cols[3 * epochs + e] = r->test_accuracy;
+    }
+    char title[512];
+    snprintf(title, sizeof title, "%.100s on %.200s: %s lr=%g batch=%d, seed %llu%s", model, data,
+             nn_optimizer_name(t->hp.optimizer), t->hp.lr, t->hp.batch, (unsigned long long)t->hp.seed,
+             first_epoch ? " (resumed: this run's epochs)" : "");
+    plot_run run = {.title = title, .steps_per_epoch = (int)t->steps_per_epoch, .n_steps = steps->n,
+                    .step_loss = steps->loss, .step_accuracy = steps->accuracy, .n_epochs = epochs,
+                    .train_loss = cols, .train_accuracy = cols + epochs, .test_loss = cols + 2 * epochs,
+                    .test_accuracy = cols + 3 * epochs};
+    nn_error err;
+    int rc = plot_training_png(path, &run, &err) ? cli_report(&err) : 0;
+    free(cols);
+    return rc;
 }
 
 static void write_json(const char *model, const nn_spec *spec, const nn_trainer *t, double seconds, int stopped)
@@ -251,6 +347,25 @@ static void write_json(const char *model, const nn_spec *spec, const nn_trainer 
     json_array_end(&j);
     json_object_end(&j);
     json_finish(&j);
+}
+
+/* The decoder's view of the latent space, as a PNG of 20x20 digits. */
+static int write_sample_grid(nn_trainer *t, const char *path)
+{
+    enum { GRID = 20 };
+    const nn_node *out = &t->graph.nodes[t->graph.output];
+    unsigned char *pixels = malloc(GRID * GRID * out->size);
+    if (!pixels) {
+        cli_error("out of memory for the sample grid");
+        return EXIT_RUNTIME;
+    }
+    nn_error err;
+    int width, height, rc = 0;
+    if (nn_latent_grid(&t->graph, GRID, GRID, t->hp.seed, pixels, &width, &height, &err) ||
+        nn_png_write_gray(path, width, height, pixels, &err))
+        rc = cli_report(&err);
+    free(pixels);
+    return rc;
 }
 
 /* What a run starts from: a fresh model, or a model file to resume. */
@@ -310,7 +425,7 @@ static int setup_run(const train_options *o, run_setup *r)
     memset(r, 0, sizeof *r);
     if (o->resume)
         return setup_resume(o, r);
-    snprintf(r->model, sizeof r->model, "%s", o->model ? o->model : "mlp");
+    snprintf(r->model, sizeof r->model, "%s", o->model ? o->model : "lenet");
     return cli_load_model(r->model, &o->hparams, &r->spec, &r->hp);
 }
 
@@ -346,6 +461,11 @@ static void print_start(FILE *progress, const run_setup *r, const nn_trainer *t,
     fprintf(progress, "  %s lr=%g batch=%d, %d epoch%s, seed %llu, %d thread%s\n", nn_optimizer_name(hp->optimizer),
             hp->lr, hp->batch, hp->epochs, hp->epochs == 1 ? "" : "s", (unsigned long long)hp->seed, hp->threads,
             hp->threads == 1 ? "" : "s");
+    if (t->graph.reconstructs && nn_latent_size(&t->graph) > 0)
+        fprintf(progress, "loss: negative ELBO per image in nats (reconstruction + KL); %d-D latent code\n",
+                nn_latent_size(&t->graph));
+    else if (t->graph.reconstructs)
+        fputs("loss: reconstruction error per image, summed over its pixels\n", progress);
 }
 
 /* The line of finished epoch e (0-based) of t's history. */
@@ -354,9 +474,14 @@ static void print_epoch(FILE *progress, const nn_trainer *t, int e, double sampl
     const nn_epoch_record *r = &t->history[e];
     char rate[32];
     format_rate(samples_per_sec, rate, sizeof rate);
-    fprintf(progress, "%sepoch %*d/%d  train loss %.4f  acc %.2f%%  |  test loss %.4f  acc %.2f%%  |  %s samples/s  %.1fs\n",
-            live ? "\r\033[K" : "", t->hp.epochs >= 10 ? 2 : 1, e + 1, t->hp.epochs, r->train_loss,
-            100 * r->train_accuracy, r->test_loss, 100 * r->test_accuracy, rate, elapsed);
+    char train_acc[32] = "", test_acc[32] = "";
+    if (!t->graph.reconstructs) { /* a vae has no accuracy */
+        snprintf(train_acc, sizeof train_acc, "  acc %.2f%%", 100 * r->train_accuracy);
+        snprintf(test_acc, sizeof test_acc, "  acc %.2f%%", 100 * r->test_accuracy);
+    }
+    fprintf(progress, "%sepoch %*d/%d  train loss %.4f%s  |  test loss %.4f%s  |  %s samples/s  %.1fs\n",
+            live ? "\r\033[K" : "", t->hp.epochs >= 10 ? 2 : 1, e + 1, t->hp.epochs, r->train_loss, train_acc,
+            r->test_loss, test_acc, rate, elapsed);
     fflush(progress);
 }
 
@@ -383,6 +508,7 @@ static int train_live(const train_options *o, run_setup *run, const char *data_d
                       const nn_dataset *test, FILE *log, int use_tui, int use_gui);
 #endif
 
+#if NNLAB_HAVE_TUI || NNLAB_HAVE_GUI
 /* The dashboard when stdin and stdout are a terminal that can show it. */
 static int want_tui(const train_options *o)
 {
@@ -401,6 +527,7 @@ static int want_gui(const train_options *o)
     return 0;
 #endif
 }
+#endif
 
 int cmd_train(int argc, char **argv)
 {
@@ -456,6 +583,11 @@ int cmd_train(int argc, char **argv)
     }
     snprintf(t.dataset, sizeof t.dataset, "%.*s", (int)sizeof t.dataset - 1, data_dir);
     t.test_count = test.count;
+    if (o.sample_grid && nn_latent_size(&t.graph) == 0) {
+        cli_error("--sample-grid: %s has no latent code to sample (it needs a gaussian layer, as in vae)", run.model);
+        rc = EXIT_USAGE;
+        goto out_trainer;
+    }
     if (o.log && !(log = open_log(o.log, run.resuming))) {
         rc = EXIT_RUNTIME;
         goto out_trainer;
@@ -472,12 +604,21 @@ int cmd_train(int argc, char **argv)
     sigaction(SIGTERM, &sa, &old_term);
 
     double start = now_seconds(), last_draw = 0, epoch_start = start;
-    int diverged = 0;
+    int diverged = 0, first_epoch = t.n_history;
+    step_series steps = {0};
     while (!nn_trainer_done(&t) && !interrupted) {
         nn_step_info s;
         nn_trainer_step(&t, &s);
-        if (log)
-            fprintf(log, "step,%ld,%d,%.9g,%.9g,%.9g,,\n", s.step, s.epoch + 1, s.loss, s.accuracy, s.lr);
+        if (log) {
+            char acc[32];
+            fprintf(log, "step,%ld,%d,%.9g,%s,%.9g,,\n", s.step, s.epoch + 1, s.loss, csv_number(s.accuracy, acc),
+                    s.lr);
+        }
+        if (o.plot && step_series_add(&steps, &s)) {
+            cli_error("out of memory");
+            rc = EXIT_RUNTIME;
+            break;
+        }
         if (s.bad_loss || s.bad_tensor >= 0) {
             if (live)
                 fputs("\r\033[K", progress);
@@ -499,9 +640,12 @@ int cmd_train(int argc, char **argv)
             break;
         epoch_start = now_seconds();
         const nn_epoch_record *r = &t.history[t.n_history - 1];
-        if (log)
-            fprintf(log, "epoch,%ld,%d,%.9g,%.9g,%.9g,%.9g,%.9g\n", t.step, t.n_history, r->train_loss,
-                    r->train_accuracy, s.lr, r->test_loss, r->test_accuracy);
+        if (log) {
+            char train_acc[32], test_acc[32];
+            fprintf(log, "epoch,%ld,%d,%.9g,%s,%.9g,%.9g,%s\n", t.step, t.n_history, r->train_loss,
+                    csv_number(r->train_accuracy, train_acc), s.lr, r->test_loss,
+                    csv_number(r->test_accuracy, test_acc));
+        }
     }
     if (interrupted) {
         if (live)
@@ -523,6 +667,19 @@ int cmd_train(int argc, char **argv)
     /* Restored only now, so a second Ctrl-C cannot cut the save short. */
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    if (o.sample_grid && !diverged) {
+        int rc_grid = write_sample_grid(&t, o.sample_grid);
+        rc = rc ? rc : rc_grid;
+        if (!rc_grid)
+            fprintf(progress, "Wrote a grid of decoded samples to %s\n", o.sample_grid);
+    }
+    if (o.plot && steps.n > 0) {
+        int prc = write_plot(o.plot, run.model, o.data ? o.data : run.resuming ? data_dir : "data/mnist-small", &t,
+                             &steps, first_epoch);
+        rc = rc ? rc : prc;
+    }
+    free(steps.loss);
+    free(steps.accuracy);
     if (o.json)
         write_json(run.model, &run.spec, &t, now_seconds() - start, interrupted);
     if (log && fclose(log) != 0) {
@@ -546,10 +703,12 @@ out_setup:
 /* How a live run ended (the dashboard's reasons, which the pad shares). */
 enum live_end { LIVE_QUIT, LIVE_DONE, LIVE_INTERRUPTED, LIVE_TERMINATED, LIVE_ERROR };
 
-/* Written on the trainer thread: --log rows, and the epoch lines when no
- * dashboard holds the screen. */
+/* Written on the trainer thread: --log rows, --plot's step figures, and
+ * the epoch lines when no dashboard holds the screen. */
 typedef struct live_output {
     FILE *log;
+    step_series *steps;  /* --plot, or NULL */
+    int out_of_memory;
     float lr;
     FILE *progress;     /* NULL while the dashboard is up */
     int epochs;
@@ -560,23 +719,36 @@ static void live_step(void *ctx, const nn_step_info *s)
 {
     live_output *l = ctx;
     l->lr = s->lr;
-    if (l->log)
-        fprintf(l->log, "step,%ld,%d,%.9g,%.9g,%.9g,,\n", s->step, s->epoch + 1, s->loss, s->accuracy, s->lr);
+    if (l->log) {
+        char acc[32];
+        fprintf(l->log, "step,%ld,%d,%.9g,%s,%.9g,,\n", s->step, s->epoch + 1, s->loss, csv_number(s->accuracy, acc),
+                s->lr);
+    }
+    if (l->steps) {
+        if (s->step == 1) /* a reset started the run again: plot the last run */
+            l->steps->n = 0;
+        l->out_of_memory |= step_series_add(l->steps, s) != 0;
+    }
 }
 
 static void live_epoch(void *ctx, const nn_epoch_summary *r)
 {
     live_output *l = ctx;
-    if (l->log)
-        fprintf(l->log, "epoch,%ld,%d,%.9g,%.9g,%.9g,%.9g,%.9g\n", r->step, r->epoch, r->train_loss,
-                r->train_accuracy, l->lr, r->test_loss, r->test_accuracy);
+    if (l->log) {
+        char train_acc[32], test_acc[32];
+        fprintf(l->log, "epoch,%ld,%d,%.9g,%s,%.9g,%.9g,%s\n", r->step, r->epoch, r->train_loss,
+                csv_number(r->train_accuracy, train_acc), l->lr, r->test_loss, csv_number(r->test_accuracy, test_acc));
+    }
     if (l->progress) {
-        char rate[32];
+        char rate[32], train_acc[32] = "", test_acc[32] = "";
         format_rate(r->samples_per_sec, rate, sizeof rate);
-        fprintf(l->progress,
-                "epoch %*d/%d  train loss %.4f  acc %.2f%%  |  test loss %.4f  acc %.2f%%  |  %s samples/s  %.1fs\n",
-                l->epochs >= 10 ? 2 : 1, r->epoch, l->epochs, r->train_loss, 100 * r->train_accuracy, r->test_loss,
-                100 * r->test_accuracy, rate, now_seconds() - l->start);
+        if (!isnan(r->test_accuracy)) { /* a vae has no accuracy */
+            snprintf(train_acc, sizeof train_acc, "  acc %.2f%%", 100 * r->train_accuracy);
+            snprintf(test_acc, sizeof test_acc, "  acc %.2f%%", 100 * r->test_accuracy);
+        }
+        fprintf(l->progress, "epoch %*d/%d  train loss %.4f%s  |  test loss %.4f%s  |  %s samples/s  %.1fs\n",
+                l->epochs >= 10 ? 2 : 1, r->epoch, l->epochs, r->train_loss, train_acc, r->test_loss, test_acc, rate,
+                now_seconds() - l->start);
         fflush(l->progress);
     }
 }
@@ -662,10 +834,12 @@ static int train_live(const train_options *o, run_setup *run, const char *data_d
 {
     nn_error err;
     FILE *progress = o->json ? stderr : stdout;
-    live_output out = {.log = log, .progress = use_tui ? NULL : progress, .epochs = run->hp.epochs};
+    step_series steps = {0};
+    live_output out = {.log = log, .steps = o->plot ? &steps : NULL, .progress = use_tui ? NULL : progress,
+                       .epochs = run->hp.epochs};
     nn_session_config cfg = {
         .max_batch = (int)o->max_batch,
-        .weights_ms = use_gui ? 0 : -1, /* snapshots (every 50 ms) only for the pad */
+        .weights_ms = use_gui ? 0 : -1, /* snapshots only for a pad to read */
         .save_path = o->save,
         .dataset = data_dir,
         .resume = run->resuming ? &run->ck : NULL,
@@ -677,6 +851,11 @@ static int train_live(const train_options *o, run_setup *run, const char *data_d
     if (nn_session_new(&s, &run->spec, &run->hp, train, test, &cfg, &err))
         return cli_report(&err);
     const nn_trainer *t = nn_session_trainer(s);
+    if (o->sample_grid && nn_latent_size(&t->graph) == 0) {
+        cli_error("--sample-grid: %s has no latent code to sample (it needs a gaussian layer, as in vae)", run->model);
+        nn_session_free(s);
+        return EXIT_USAGE;
+    }
     const char *data_name = o->data ? o->data : run->resuming ? data_dir : "data/mnist-small";
     /* Printed before the dashboard takes the screen, so it is still there
      * above the epoch lines once the dashboard leaves. */
@@ -814,6 +993,22 @@ static int train_live(const train_options *o, run_setup *run, const char *data_d
     }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    /* The session has stopped: its trainer is this thread's to use. */
+    if (o->sample_grid && !diverged) {
+        int rc_grid = write_sample_grid((nn_trainer *)t, o->sample_grid);
+        rc = rc ? rc : rc_grid;
+        if (!rc_grid)
+            fprintf(progress, "Wrote a grid of decoded samples to %s\n", o->sample_grid);
+    }
+    if (o->plot && out.out_of_memory) {
+        cli_error("out of memory for --plot's step figures");
+        rc = rc ? rc : EXIT_RUNTIME;
+    } else if (o->plot && steps.n > 0) {
+        int prc = write_plot(o->plot, run->model, data_name, t, &steps, first_epoch);
+        rc = rc ? rc : prc;
+    }
+    free(steps.loss);
+    free(steps.accuracy);
     if (o->json)
         write_json(run->model, &run->spec, t, seconds, stopped);
     nn_session_free(s);

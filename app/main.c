@@ -11,8 +11,9 @@ static const char main_help[] =
     "\n"
     "Usage: nnlab [COMMAND] [options]\n"
     "\n"
-    "With no command, nnlab trains the default model (mlp) on the bundled\n"
-    "MNIST digits (data/mnist-small), as `nnlab train` does.\n"
+    "With no command, nnlab trains the default model (lenet, a LeNet-5 style\n"
+    "convolutional network) on the bundled MNIST digits (data/mnist-small), as\n"
+    "`nnlab train` does.\n"
     "\n"
     "Commands:\n"
     "  train        train a model and report loss and accuracy per epoch\n"
@@ -22,21 +23,29 @@ static const char main_help[] =
     "  draw MODEL   the drawing pad on a saved model: draw a digit, see the prediction\n"
     "  gradcheck    check every op's gradient against central differences\n"
     "  bench        training and inference speed per preset against the sgemm ceiling\n"
+    "  search       hyperparameter search: grid or random, with successive halving\n"
+    "  prune MODEL  magnitude pruning with fine-tuning, stored sparsely\n"
+    "  quantize MODEL  post-training int8 quantisation with int8 inference\n"
     "  help CMD     help for a command (same as nnlab CMD --help)\n"
     "\n"
     "Examples:\n"
     "  nnlab                                     the demo\n"
     "  nnlab train --model mlp --epochs 10       train the 784-128-10 MLP\n"
+    "  nnlab train --model cnn --augment         the most accurate preset\n"
+    "  nnlab train --model vae --sample-grid grid.png   a VAE, and digits it imagines\n"
     "  nnlab train --model linear --json         figures as JSON for scripts\n"
     "  nnlab train --epochs 5 --save mlp.nnl     keep the trained model\n"
     "  nnlab train --resume mlp.nnl --epochs 10  continue it to 10 epochs\n"
     "  nnlab eval mlp.nnl                        its test figures and confusion matrix\n"
     "  nnlab info mlp.nnl                        its layers and training record\n"
-    "  nnlab gradcheck --model mlp-tanh          verify backprop\n"
+    "  nnlab gradcheck --model lstm              verify backprop through time\n"
+    "  nnlab search --grid 'lr=0.03,0.1 batch=32,64' --epochs 3   the best of four\n"
+    "  nnlab prune mlp.nnl --sparsity 0.9 --finetune 2 -o mlp-90.nnl\n"
+    "  nnlab quantize mlp.nnl -o mlp-int8.nnl    int8, read by eval, predict and draw\n"
     "\n"
-    "Models are presets in assets/models/ (linear, mlp, mlp-tanh) or spec files\n"
-    "in the same format. Exit status: 0 success, 1 runtime failure, 2 bad usage\n"
-    "or bad input file, 130 interrupted.\n";
+    "Models are presets in assets/models/ (linear, mlp, mlp-tanh, lenet, cnn,\n"
+    "lstm, vae) or spec files in the same format. Exit status: 0 success,\n"
+    "1 runtime failure, 2 bad usage or bad input file, 130 interrupted.\n";
 
 typedef struct command {
     const char *name;
@@ -51,6 +60,9 @@ static const command commands[] = {
     {"draw", cmd_draw},
     {"gradcheck", cmd_gradcheck},
     {"bench", cmd_bench},
+    {"search", cmd_search},
+    {"prune", cmd_prune},
+    {"quantize", cmd_quantize},
 };
 
 static const command *find(const char *name)

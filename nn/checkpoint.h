@@ -15,6 +15,7 @@
 #define NN_CHECKPOINT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "graph.h"
@@ -22,9 +23,18 @@
 #include "spec.h"
 #include "trainer.h"
 
-/* The format version this nnlab writes; it reads any 1.x. */
+/* The newest format version this nnlab writes; it reads any 1.x. */
 #define NN_CHECKPOINT_MAJOR 1
-#define NN_CHECKPOINT_MINOR 0
+#define NN_CHECKPOINT_MINOR 1
+
+/* How a parameter tensor is stored (format 1.1 adds the last two). */
+enum nn_tensor_encoding {
+    NN_TENSOR_DENSE,    /* every value as a float */
+    NN_TENSOR_SPARSE,   /* the nonzero values and a bitmap of where they are */
+    NN_TENSOR_INT8      /* int8 values with a symmetric scale per output row */
+};
+
+struct nn_quant;
 
 /* One parameter tensor as stored, with its optimiser moments. */
 typedef struct nn_checkpoint_tensor {
@@ -34,6 +44,11 @@ typedef struct nn_checkpoint_tensor {
     size_t size;                /* elements */
     float *value;               /* size floats */
     float *m, *v;               /* optimiser moments (size floats each), NULL when all zero */
+    int encoding;               /* enum nn_tensor_encoding, as stored; value holds the floats either way */
+    int rows;                   /* int8: rows, their scales and the int8 values */
+    float *scales;
+    int8_t *q;
+    float x_scale;              /* int8: the layer's input scale */
 } nn_checkpoint_tensor;
 
 #define NN_CHECKPOINT_MAX_RNGS 8
@@ -77,6 +92,8 @@ typedef struct nn_checkpoint {
     double test_loss, test_accuracy, samples_per_sec;
     nn_epoch_record *history;   /* n_history finished epochs */
     int n_history;
+    char weights[64];           /* how the weights were reduced ("pruned to 90.0% sparsity", "int8") */
+    int quantised;              /* int8 tensors: run it with nn_checkpoint_quant */
 } nn_checkpoint;
 
 /* Write the trainer's whole state (and the spec it was built from) to path. */
@@ -87,7 +104,8 @@ void nn_checkpoint_free(nn_checkpoint *ck);
 /* Copy the stored parameters into g, built from the same spec; a tensor
  * count, name or shape that differs gives NN_EINPUT naming the tensor. */
 int nn_checkpoint_apply(const nn_checkpoint *ck, nn_graph *g, nn_error *err);
-/* Build the stored model for batches of up to max_batch, with its weights. */
+/* Build the stored model for batches of up to max_batch, with its weights
+ * (and, for a quantised model, its int8 layers attached). */
 int nn_checkpoint_build(const nn_checkpoint *ck, nn_graph *g, int max_batch, nn_error *err);
 /* Read path and build its model for inference: spec and g belong to the caller. */
 int nn_checkpoint_load_model(const char *path, nn_spec *spec, nn_graph *g, int max_batch, nn_error *err);
@@ -100,5 +118,28 @@ int nn_checkpoint_resume(nn_trainer *t, const nn_checkpoint *ck, const nn_hparam
  * nn_trainer_init_max). */
 int nn_checkpoint_resume_max(nn_trainer *t, const nn_checkpoint *ck, const nn_hparams *hp, const nn_dataset *train,
                              int max_batch, nn_error *err);
+
+/* An inference model file: the spec, hyperparameters, metadata and
+ * history, and the weights of g, with no optimiser or position state
+ * (such a file is evaluated, or fine-tuned from its weights, not resumed). */
+typedef struct nn_export {
+    int encoding;               /* NN_TENSOR_SPARSE: tensors with zeros stored sparsely when
+                                   that is smaller; NN_TENSOR_INT8: quant's layers as int8 */
+    struct nn_quant *quant;     /* the int8 layers (NN_TENSOR_INT8) */
+    const char *weights;        /* metadata: how the weights were reduced */
+    const nn_checkpoint *from;  /* model name, data set and history to keep (may be NULL) */
+    double test_loss, test_accuracy; /* of the model as written (NaN: unknown) */
+    size_t test_count;
+} nn_export;
+
+/* Write it to path (NULL: write nothing); *bytes (may be NULL) gets the file's size. */
+int nn_checkpoint_export(const nn_graph *g, const nn_spec *spec, const nn_hparams *hp, const nn_export *how,
+                         const char *path, size_t *bytes, nn_error *err);
+/* Set up q to run ck's int8 layers on g, built from ck (nn_checkpoint_build). */
+int nn_checkpoint_quant(const nn_checkpoint *ck, const nn_graph *g, struct nn_quant *q, nn_error *err);
+/* For a quantised ck, attach its int8 layers to g (built from ck's spec),
+ * so that every forward pass of g runs them; nothing for a float model.
+ * nn_checkpoint_build does this itself. */
+int nn_checkpoint_attach_quant(const nn_checkpoint *ck, nn_graph *g, nn_error *err);
 
 #endif

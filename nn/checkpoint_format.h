@@ -20,9 +20,23 @@
  *         test accuracy, seconds
  *   END   u32 CRC-32 (zlib's) of every byte of the file before it; the last section
  *
+ * Added in 1.1, for pruned and quantised models (a file that needs neither
+ * is still written as 1.0):
+ *
+ *   TENS  the parameters, in place of PARM, each tensor in its own encoding:
+ *         u32 count; per tensor: name, u32 ndim, u32 dim[ndim], u8 encoding, then
+ *           0 dense:  f32 value[size]
+ *           1 sparse: u8 bitmap[(size + 7) / 8] (bit i % 8 of byte i / 8 set
+ *                     where value i is stored), u64 n, f32 value[n] in order;
+ *                     the others are zero
+ *           2 int8:   u32 rows, f32 scale[rows], i8 q[size] (-127..127); value
+ *                     i is q[i] * scale[i / (size / rows)]
+ *   QACT  the input scale of every int8 tensor's layer: u32 count; per
+ *         layer: the weight tensor's name, f32 scale (> 0)
+ *
  * Every integer and float is little-endian; a name or text field inside a
- * section is a u32 length and the bytes.  SPEC, HPAR, PARM and END are
- * required, the others optional (a file without OPTM, RNGS and TRAN can be
+ * section is a u32 length and the bytes.  SPEC, HPAR, PARM (or TENS) and END
+ * are required, the others optional (a file without OPTM, RNGS and TRAN can be
  * evaluated but not resumed); each appears at most once. */
 #ifndef NN_CHECKPOINT_FORMAT_H
 #define NN_CHECKPOINT_FORMAT_H
@@ -32,6 +46,7 @@
 
 #include <zlib.h>
 
+#include "checkpoint.h"
 #include "trainer.h"
 
 #define NN_CKPT_MAGIC "NNLAB\0MF"
@@ -48,6 +63,11 @@
 #define NN_CKPT_META "META"
 #define NN_CKPT_HIST "HIST"
 #define NN_CKPT_END "END "
+#define NN_CKPT_TENS "TENS"
+#define NN_CKPT_QACT "QACT"
+
+/* The minor version of a file without TENS and QACT. */
+#define NN_CKPT_MINOR_PLAIN 0
 
 /* Bounds a reader enforces before trusting a count. */
 #define NN_CKPT_MAX_TEXT (1u << 20)   /* spec and hyperparameter text */
@@ -64,6 +84,14 @@ static const struct {
     {"dropout", offsetof(nn_trainer, graph.rng)},
 };
 #define NN_CKPT_STREAMS ((int)(sizeof nn_checkpoint_streams / sizeof nn_checkpoint_streams[0]))
+
+/* Encoding and decoding TENS and QACT (checkpoint_tensors.c). */
+struct nn_bytes;
+struct nn_bytes_reader;
+int nn_checkpoint_read_tensors(struct nn_bytes_reader *r, nn_checkpoint *ck);
+int nn_checkpoint_read_scales(struct nn_bytes_reader *r, nn_checkpoint *ck);
+/* Write data to path through a temporary file, flushed and renamed. */
+int nn_checkpoint_write_file(const char *path, const unsigned char *data, size_t n, nn_error *err);
 
 /* zlib's CRC-32 of n bytes, in pieces that fit its length type. */
 static inline uint32_t nn_checkpoint_crc(const unsigned char *data, size_t n)

@@ -17,7 +17,7 @@
 #include "model.h"
 
 enum { HAVE_SPEC = 1, HAVE_HPAR = 2, HAVE_PARM = 4, HAVE_OPTM = 8, HAVE_RNGS = 16, HAVE_TRAN = 32,
-       HAVE_META = 64, HAVE_HIST = 128 };
+       HAVE_META = 64, HAVE_HIST = 128, HAVE_TENS = 256, HAVE_QACT = 512 };
 
 typedef struct loader {
     nn_bytes_reader r;
@@ -145,7 +145,7 @@ static int read_optimiser(loader *l)
 {
     nn_bytes_reader *r = &l->r;
     nn_checkpoint *ck = l->ck;
-    if (!(l->have & HAVE_PARM))
+    if (!(l->have & (HAVE_PARM | HAVE_TENS)))
         return nn_bytes_fail(r, "the optimiser state comes before the parameters (section PARM first expected)");
     uint64_t t = nn_bytes_get_u64(r, "optimiser step count");
     size_t at = r->pos;
@@ -348,6 +348,8 @@ static int read_meta(loader *l)
             meta_number(l, at, key, value, &ck->test_accuracy);
         else if (!strcmp(key, "samples_per_sec"))
             meta_number(l, at, key, value, &ck->samples_per_sec);
+        else if (!strcmp(key, "weights"))
+            copy_text(ck->weights, sizeof ck->weights, value);
         /* other keys are descriptive copies of the sections, or newer */
     }
     return r->failed ? NN_EINPUT : NN_OK;
@@ -399,6 +401,7 @@ static const struct {
 } known_sections[] = {
     {NN_CKPT_SPEC, HAVE_SPEC}, {NN_CKPT_HPAR, HAVE_HPAR}, {NN_CKPT_PARM, HAVE_PARM}, {NN_CKPT_OPTM, HAVE_OPTM},
     {NN_CKPT_RNGS, HAVE_RNGS}, {NN_CKPT_TRAN, HAVE_TRAN}, {NN_CKPT_META, HAVE_META}, {NN_CKPT_HIST, HAVE_HIST},
+    {NN_CKPT_TENS, HAVE_TENS}, {NN_CKPT_QACT, HAVE_QACT},
 };
 
 /* Decode one section's payload of len bytes (r->limit already set). */
@@ -407,12 +410,23 @@ static int read_section(loader *l, int bit, size_t len)
     switch (bit) {
     case HAVE_SPEC: return read_spec(l, len);
     case HAVE_HPAR: return read_hparams(l, len);
-    case HAVE_PARM: return read_params(l);
+    case HAVE_PARM:
+        if (l->have & HAVE_TENS)
+            return nn_bytes_fail(&l->r, "parameters in both TENS and PARM");
+        return read_params(l);
     case HAVE_OPTM: return read_optimiser(l);
     case HAVE_RNGS: return read_rngs(l);
     case HAVE_TRAN: return read_position(l);
     case HAVE_META: return read_meta(l);
     case HAVE_HIST: return read_history(l);
+    case HAVE_TENS:
+        if (l->have & HAVE_PARM)
+            return nn_bytes_fail(&l->r, "parameters in both PARM and TENS");
+        return nn_checkpoint_read_tensors(&l->r, l->ck);
+    case HAVE_QACT:
+        if (!(l->have & HAVE_TENS))
+            return nn_bytes_fail(&l->r, "input scales before the tensors (section TENS first expected)");
+        return nn_checkpoint_read_scales(&l->r, l->ck);
     default: /* a section of a newer minor version */
         return nn_bytes_get_span(&l->r, len, "section") ? NN_OK : NN_EINPUT;
     }
@@ -484,6 +498,11 @@ static int decode(loader *l)
             r->pos = start;
             return nn_bytes_fail(r, "a second section %s", name);
         }
+        if ((bit & (HAVE_TENS | HAVE_QACT)) && ck->minor < 1) {
+            r->pos = start;
+            return nn_bytes_fail(r, "section %s in a version %u.%u file (it came with 1.1)", name, ck->major,
+                                 ck->minor);
+        }
         if (!bit && !l->newer) {
             r->pos = start;
             return nn_bytes_fail(r, "unknown section '%s' in a version %u.%u file", name, ck->major, ck->minor);
@@ -517,8 +536,12 @@ static int check_complete(loader *l)
         int bit;
         const char *what;
     } required[] = {{HAVE_SPEC, "SPEC (the model spec)"}, {HAVE_HPAR, "HPAR (the hyperparameters)"},
-                    {HAVE_PARM, "PARM (the parameters)"}};
+                    {HAVE_PARM | HAVE_TENS, "PARM (the parameters)"}};
     nn_checkpoint *ck = l->ck;
+    for (int i = 0; i < ck->n_tensors; i++)
+        if (ck->tensors[i].encoding == NN_TENSOR_INT8 && !(ck->tensors[i].x_scale > 0))
+            return nn_error_set(l->r.err, NN_EINPUT, "%s: int8 tensor %s has no input scale in section QACT", ck->path,
+                                ck->tensors[i].name);
     for (size_t i = 0; i < sizeof required / sizeof *required; i++)
         if (!(l->have & required[i].bit))
             return nn_error_set(l->r.err, NN_EINPUT, "%s: no section %s", ck->path, required[i].what);
@@ -590,6 +613,8 @@ void nn_checkpoint_free(nn_checkpoint *ck)
         free(ck->tensors[i].value);
         free(ck->tensors[i].m);
         free(ck->tensors[i].v);
+        free(ck->tensors[i].scales);
+        free(ck->tensors[i].q);
     }
     free(ck->tensors);
     free(ck->order);

@@ -39,7 +39,7 @@ int nn_checkpoint_build(const nn_checkpoint *ck, nn_graph *g, int max_batch, nn_
     int rc = nn_model_build(g, &ck->spec, &ck->hp, max_batch, err);
     if (rc)
         return rc;
-    if ((rc = nn_checkpoint_apply(ck, g, err))) {
+    if ((rc = nn_checkpoint_apply(ck, g, err)) || (rc = nn_checkpoint_attach_quant(ck, g, err))) {
         nn_graph_free(g);
         return rc;
     }

@@ -194,7 +194,7 @@ static void encode(nn_bytes *b, const nn_trainer *t, const nn_spec *spec)
 {
     nn_bytes_put(b, NN_CKPT_MAGIC, NN_CKPT_MAGIC_LEN);
     nn_bytes_put_u16(b, NN_CHECKPOINT_MAJOR);
-    nn_bytes_put_u16(b, NN_CHECKPOINT_MINOR);
+    nn_bytes_put_u16(b, NN_CKPT_MINOR_PLAIN); /* no TENS or QACT: readable by any 1.x */
 
     size_t at = section_begin(b, NN_CKPT_SPEC);
     nn_bytes_put(b, spec->text, strlen(spec->text));
@@ -264,7 +264,7 @@ static void sync_directory(const char *path)
     }
 }
 
-static int save_atomically(const char *path, const unsigned char *data, size_t n, nn_error *err)
+int nn_checkpoint_write_file(const char *path, const unsigned char *data, size_t n, nn_error *err)
 {
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
@@ -313,7 +313,7 @@ int nn_checkpoint_save(const nn_trainer *t, const nn_spec *spec, const char *pat
         nn_bytes_free(&b);
         return nn_error_set(err, NN_ERUNTIME, "%s: out of memory encoding the model", path);
     }
-    int rc = save_atomically(path, b.data, b.len, err);
+    int rc = nn_checkpoint_write_file(path, b.data, b.len, err);
     nn_bytes_free(&b);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "quant.h"
 
 #define ALIGN_FLOATS 16 /* 64-byte alignment inside the flat buffers */
 
@@ -25,11 +26,16 @@ int nn_graph_init(nn_graph *g, int max_batch, nn_error *err)
     g->batch = max_batch;
     g->input = g->target = g->output = g->loss = -1;
     nn_rng_seed(&g->rng, 0);
+    nn_rng_seed(&g->noise_rng, 1);
     return NN_OK;
 }
 
 void nn_graph_free(nn_graph *g)
 {
+    if (g->quant) {
+        nn_quant_free(g->quant);
+        free(g->quant);
+    }
     free(g->nodes);
     free(g->param_nodes);
     free(g->params);
@@ -123,6 +129,18 @@ int nn_graph_op(nn_graph *g, int op, const char *name, const int *in, int n_in, 
     return g->n_nodes++;
 }
 
+int nn_graph_op_args(nn_graph *g, int op, const char *name, const int *in, int n_in, const nn_op_args *args,
+                     nn_error *err)
+{
+    nn_node *node = add_node(g, op, name, err);
+    if (!node)
+        return -1;
+    node->args = *args;
+    if (add_op(g, node, in, n_in, err))
+        return -1;
+    return g->n_nodes++;
+}
+
 int nn_graph_reshape(nn_graph *g, int x, const char *name, int ndim, const int *dim, nn_error *err)
 {
     nn_node *node = add_node(g, NN_OP_RESHAPE, name, err);
@@ -150,7 +168,10 @@ int nn_graph_finalise(nn_graph *g, nn_error *err)
         arena += align_up(per * node->size);
         if (node->needs_grad)
             arena += align_up(per * node->size);
+        if (node->aux_size > SIZE_MAX / 4 / (size_t)g->max_batch)
+            return nn_error_set(err, NN_EINPUT, "%s: too large for batch %d", node->name, g->max_batch);
         arena += align_up((size_t)g->max_batch * node->aux_size);
+        arena += align_up(node->scratch_size);
     }
     g->params = aligned_alloc(64, align_up(n_params + 1) * sizeof(float));
     g->grads = aligned_alloc(64, align_up(n_params + 1) * sizeof(float));
@@ -186,6 +207,10 @@ int nn_graph_finalise(nn_graph *g, nn_error *err)
             node->aux = at;
             at += align_up((size_t)g->max_batch * node->aux_size);
         }
+        if (node->scratch_size) {
+            node->scratch = at;
+            at += align_up(node->scratch_size);
+        }
     }
     g->finalised = 1;
     return NN_OK;
@@ -196,7 +221,17 @@ void nn_graph_forward(nn_graph *g, int n)
     g->batch = n;
     for (int i = 0; i < g->n_nodes; i++) {
         nn_node *node = &g->nodes[i];
-        if (node->op > NN_OP_PARAM)
+        if (node->op > NN_OP_PARAM && !(g->quant && nn_quant_run_node(g->quant, g, i, n)))
+            nn_ops[node->op].forward(g, node, n);
+    }
+}
+
+void nn_graph_forward_range(nn_graph *g, int first, int last, int n)
+{
+    g->batch = n;
+    for (int i = first < 0 ? 0 : first; i <= last && i < g->n_nodes; i++) {
+        nn_node *node = &g->nodes[i];
+        if (node->op > NN_OP_PARAM && !(g->quant && nn_quant_run_node(g->quant, g, i, n)))
             nn_ops[node->op].forward(g, node, n);
     }
 }

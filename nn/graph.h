@@ -32,11 +32,26 @@ enum nn_op {
     NN_OP_SOFTMAX_XENT, /* mean over batch of -sum t log softmax(x)   in: x, t */
     NN_OP_SIGMOID_BCE,  /* mean over batch of sum BCE(sigmoid(x), t)  in: x, t */
     NN_OP_MSE,          /* mean over batch of 0.5 * |x - t|^2         in: x, t */
+    NN_OP_CONV2D,       /* y[n,O,OH,OW] = W[O,C,kh,kw] * x[n,C,H,W]     in: x, W */
+    NN_OP_MAXPOOL,      /* y[n,C,OH,OW] = max over each kh x kw window   in: x */
+    NN_OP_AVGPOOL,      /* y[n,C,OH,OW] = mean over each kh x kw window  in: x */
+    NN_OP_LSTM,         /* x[n,T,F] read row by row; y[n,H] or [n,T,H]  in: x, W[4H,F+H], b[4H] */
+    NN_OP_GAUSSIAN,     /* z[n,L] = mu + exp(logvar/2) eps, eps ~ N(0,1)  in: p[n,2L] = mu|logvar */
+    NN_OP_KL,           /* mean over batch of KL(N(mu, e^logvar) || N(0,1))  in: p[n,2L] */
+    NN_OP_ADD,          /* y = a + b, same shape (sums of losses)        in: a, b */
     NN_OP_COUNT
 };
 
 #define NN_MAX_INPUTS 3
 #define NN_NAME_LEN 32
+
+/* An op's integer attributes, fixed when its node is added. */
+typedef struct nn_op_args {
+    int kh, kw;         /* pooling window (conv2d takes its kernel from W) */
+    int stride;         /* conv2d and pooling, >= 1 */
+    int pad;            /* conv2d: zeros added on each side */
+    int all_steps;      /* lstm: output h at every step, not just the last */
+} nn_op_args;
 
 typedef struct nn_node {
     int op;                     /* enum nn_op */
@@ -48,10 +63,13 @@ typedef struct nn_node {
     size_t size;                /* elements per sample (batched) or in all */
     int needs_grad;             /* gradient flows into this node */
     float fparam;               /* op attribute: dropout rate */
+    nn_op_args args;            /* op attributes: window, stride, padding */
     float *value;               /* max_batch * size (batched) or size floats */
     float *grad;                /* same extent, NULL when !needs_grad */
     float *aux;                 /* op scratch: dropout mask, probabilities */
     size_t aux_size;            /* floats per sample, for max_batch samples */
+    float *scratch;             /* op scratch not tied to samples: im2col columns */
+    size_t scratch_size;        /* floats in all */
     int grad_fresh;             /* backward: grad not written yet this pass */
     char name[NN_NAME_LEN];     /* "dense1.weight", "relu2", "loss", ... */
     /* parameters only */
@@ -74,7 +92,12 @@ typedef struct nn_graph {
     int batch;                  /* batch size of the last forward */
     int training;               /* 1: dropout active */
     nn_rng rng;                 /* dropout masks */
-    int input, target, output, loss; /* well-known nodes (-1 if absent) */
+    nn_rng noise_rng;           /* reparameterisation noise (gaussian) */
+    /* Well-known nodes (-1 if absent).  A loss that reconstructs its input
+     * (an autoencoder) has the input as its target: then target is -1 and
+     * reconstructs is 1. */
+    int input, target, output, loss;
+    int reconstructs;
     /* parameters, collated */
     int n_param_tensors;
     int *param_nodes;           /* node index of each parameter tensor */
@@ -85,6 +108,7 @@ typedef struct nn_graph {
     int grads_zeroed;           /* grads are all zero (an optimiser step cleared them) */
     float *arena;               /* activations, gradients and op scratch */
     int finalised;
+    struct nn_quant *quant;     /* when set, forward runs its layers in int8 (quant.h); owned */
 } nn_graph;
 
 /* One matrix product C[m,n] = op(A)[m,k] op(B)[k,n] (row-major). */
@@ -119,6 +143,9 @@ int nn_graph_param(nn_graph *g, const char *name, int ndim, const int *dim,
  * shape mismatch is reported in err.  Returns its index or -1. */
 int nn_graph_op(nn_graph *g, int op, const char *name, const int *in, int n_in,
                 float fparam, nn_error *err);
+/* Add an op node with integer attributes (conv2d, pooling, lstm). */
+int nn_graph_op_args(nn_graph *g, int op, const char *name, const int *in, int n_in,
+                     const nn_op_args *args, nn_error *err);
 /* Add a reshape to a new per-sample shape of the same size. */
 int nn_graph_reshape(nn_graph *g, int x, const char *name, int ndim, const int *dim,
                      nn_error *err);
@@ -127,6 +154,9 @@ int nn_graph_finalise(nn_graph *g, nn_error *err);
 
 /* Run the graph forward on n samples (the input nodes' values must be filled). */
 void nn_graph_forward(nn_graph *g, int n);
+/* Run nodes first..last (inclusive) forward on n samples, reading the
+ * current values of every earlier node: decoding from a latent code. */
+void nn_graph_forward_range(nn_graph *g, int first, int last, int n);
 /* Back-propagate from the loss node; fills every parameter gradient. */
 void nn_graph_backward(nn_graph *g);
 /* Loss of the last forward pass. */

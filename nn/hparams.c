@@ -91,7 +91,8 @@ static int parse_bool(const char *key, const char *s, int *out, nn_error *err)
 
 static const char *known_keys[] = {
     "epochs", "batch", "optimizer", "lr", "momentum", "nesterov", "beta1", "beta2", "alpha", "eps",
-    "weight_decay", "l1", "dropout", "schedule", "lr_step", "lr_gamma", "init", "augment", "seed", "threads",
+    "weight_decay", "l1", "dropout", "schedule", "lr_step", "lr_gamma", "init", "augment", "flip", "seed",
+    "threads",
 };
 
 int nn_hparams_known(const char *key)
@@ -150,6 +151,8 @@ int nn_hparams_set(nn_hparams *hp, const char *key, const char *value, nn_error 
         rc = parse_name(key, value, init_names, COUNT(init_names), &hp->init, err);
     } else if (!strcmp(key, "augment")) {
         rc = parse_bool(key, value, &hp->augment, err);
+    } else if (!strcmp(key, "flip")) {
+        rc = parse_bool(key, value, &hp->flip, err);
     } else if (!strcmp(key, "seed")) {
         char *end;
         errno = 0;
@@ -192,13 +195,13 @@ char *nn_hparams_format(const nn_hparams *hp, char *buf, size_t len)
     snprintf(buf, len,
              "epochs=%d batch=%d optimizer=%s lr=%s momentum=%s nesterov=%d beta1=%s beta2=%s "
              "alpha=%s eps=%s weight_decay=%s l1=%s%s schedule=%s lr_step=%d lr_gamma=%s "
-             "init=%s augment=%d seed=%llu threads=%d",
+             "init=%s augment=%d flip=%d seed=%llu threads=%d",
              hp->epochs, hp->batch, nn_optimizer_name(hp->optimizer), format_float(hp->lr, f[0], sizeof f[0]),
              format_float(hp->momentum, f[1], sizeof f[1]), hp->nesterov, format_float(hp->beta1, f[2], sizeof f[2]),
              format_float(hp->beta2, f[3], sizeof f[3]), format_float(hp->alpha, f[4], sizeof f[4]),
              format_float(hp->eps, f[5], sizeof f[5]), format_float(hp->weight_decay, f[6], sizeof f[6]),
              format_float(hp->l1, f[7], sizeof f[7]), dropout, nn_schedule_name(hp->schedule), hp->lr_step,
-             format_float(hp->lr_gamma, f[8], sizeof f[8]), nn_init_name(hp->init), hp->augment,
+             format_float(hp->lr_gamma, f[8], sizeof f[8]), nn_init_name(hp->init), hp->augment, hp->flip,
              (unsigned long long)hp->seed, hp->threads);
     return buf;
 }

@@ -39,6 +39,7 @@ typedef struct nn_hparams {
     float lr_gamma;       /* step schedule: factor per decay */
     int init;             /* enum nn_init */
     int augment;          /* random shifts of up to 2 px */
+    int flip;             /* mirror half the images left to right (clothing, not digits) */
     uint64_t seed;
     int threads;          /* BLAS threads, 0: all cores */
 } nn_hparams;

@@ -1,4 +1,5 @@
-/* Every op of the graph: shape inference, forward and backward side by side.
+/* The dense, elementwise and loss ops, and the op table of every op: shape
+ * inference, forward and backward side by side.
  *
  * Shapes in comments: n is the batch, K/M feature counts, C channels, S the
  * spatial size per channel.  Backward functions never assume the input
@@ -10,30 +11,10 @@
 #include <math.h>
 #include <string.h>
 
-static nn_node *input(nn_graph *g, const nn_node *node, int i)
-{
-    return &g->nodes[node->in[i]];
-}
-
-/* True if this backward pass is the first to write x's gradient; marks it
- * written.  The caller overwrites when true and accumulates otherwise. */
-static int grad_first(nn_node *x)
-{
-    int first = x->grad_fresh;
-    x->grad_fresh = 0;
-    return first;
-}
-
-static size_t extent(const nn_node *node, int n)
-{
-    return node->batched ? (size_t)n * node->size : node->size;
-}
-
-/* Elementwise ops keep the input's shape. */
-static int infer_same(nn_graph *g, nn_node *node, nn_error *err)
+int nn_infer_same(nn_graph *g, nn_node *node, nn_error *err)
 {
     (void)err;
-    const nn_node *x = input(g, node, 0);
+    const nn_node *x = nn_op_input(g, node, 0);
     node->batched = x->batched;
     node->ndim = x->ndim;
     memcpy(node->dim, x->dim, sizeof node->dim);
@@ -45,7 +26,7 @@ static int infer_same(nn_graph *g, nn_node *node, nn_error *err)
 
 static int matmul_infer(nn_graph *g, nn_node *node, nn_error *err)
 {
-    const nn_node *x = input(g, node, 0), *w = input(g, node, 1);
+    const nn_node *x = nn_op_input(g, node, 0), *w = nn_op_input(g, node, 1);
     if (!x->batched || w->batched || w->ndim != 2)
         return nn_error_set(err, NN_EINPUT, "%s: matmul needs a batched input and a 2-D weight", node->name);
     if ((size_t)w->dim[1] != x->size)
@@ -60,7 +41,7 @@ static int matmul_infer(nn_graph *g, nn_node *node, nn_error *err)
 
 static void matmul_forward(nn_graph *g, nn_node *node, int n)
 {
-    const nn_node *x = input(g, node, 0), *w = input(g, node, 1);
+    const nn_node *x = nn_op_input(g, node, 0), *w = nn_op_input(g, node, 1);
     int m = w->dim[0], k = w->dim[1];
     if (n == 1) /* one sample (the pad, predict): gemv skips sgemm's packing of W */
         cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, 1.0f, w->value, k, x->value, 1, 0.0f, node->value, 1);
@@ -71,14 +52,14 @@ static void matmul_forward(nn_graph *g, nn_node *node, int n)
 
 static void matmul_backward(nn_graph *g, nn_node *node, int n)
 {
-    nn_node *x = input(g, node, 0), *w = input(g, node, 1);
+    nn_node *x = nn_op_input(g, node, 0), *w = nn_op_input(g, node, 1);
     int m = w->dim[0], k = w->dim[1];
     if (w->needs_grad) /* dW[M,K] = dy^T[M,n] x[n,K] */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, k, n,
-                    1.0f, node->grad, m, x->value, k, grad_first(w) ? 0.0f : 1.0f, w->grad, k);
+                    1.0f, node->grad, m, x->value, k, nn_grad_first(w) ? 0.0f : 1.0f, w->grad, k);
     if (x->needs_grad) /* dx[n,K] = dy[n,M] W[M,K] */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, k, m,
-                    1.0f, node->grad, m, w->value, k, grad_first(x) ? 0.0f : 1.0f, x->grad, k);
+                    1.0f, node->grad, m, w->value, k, nn_grad_first(x) ? 0.0f : 1.0f, x->grad, k);
 }
 
 static void matmul_gemms(const nn_graph *g, const nn_node *node, int n, nn_gemm_list *out)
@@ -96,16 +77,16 @@ static void matmul_gemms(const nn_graph *g, const nn_node *node, int n, nn_gemm_
 
 static int bias_infer(nn_graph *g, nn_node *node, nn_error *err)
 {
-    const nn_node *x = input(g, node, 0), *b = input(g, node, 1);
+    const nn_node *x = nn_op_input(g, node, 0), *b = nn_op_input(g, node, 1);
     if (!x->batched || b->batched || b->ndim != 1 || b->dim[0] != x->dim[0])
         return nn_error_set(err, NN_EINPUT, "%s: bias of %d values does not match %d channels",
                             node->name, b->dim[0], x->dim[0]);
-    return infer_same(g, node, err);
+    return nn_infer_same(g, node, err);
 }
 
 static void bias_forward(nn_graph *g, nn_node *node, int n)
 {
-    const nn_node *x = input(g, node, 0), *b = input(g, node, 1);
+    const nn_node *x = nn_op_input(g, node, 0), *b = nn_op_input(g, node, 1);
     size_t c = (size_t)b->dim[0], s = x->size / c;
     const float *restrict bias = b->value;
     for (int i = 0; i < n; i++)
@@ -124,11 +105,11 @@ static void bias_forward(nn_graph *g, nn_node *node, int n)
 
 static void bias_backward(nn_graph *g, nn_node *node, int n)
 {
-    nn_node *x = input(g, node, 0), *b = input(g, node, 1);
+    nn_node *x = nn_op_input(g, node, 0), *b = nn_op_input(g, node, 1);
     size_t c = (size_t)b->dim[0], s = x->size / c;
     if (b->needs_grad) { /* db[C] = sum over samples and positions of dy */
         float *restrict db = b->grad;
-        if (grad_first(b))
+        if (nn_grad_first(b))
             memset(db, 0, c * sizeof(float));
         for (int i = 0; i < n; i++) {
             const float *restrict dy = node->grad + i * x->size;
@@ -147,8 +128,8 @@ static void bias_backward(nn_graph *g, nn_node *node, int n)
         }
     }
     if (x->needs_grad) {
-        size_t len = extent(x, n);
-        if (grad_first(x))
+        size_t len = nn_node_extent(x, n);
+        if (nn_grad_first(x))
             memcpy(x->grad, node->grad, len * sizeof(float));
         else
             nn_vec_axpy(x->grad, 1.0f, node->grad, len);
@@ -162,11 +143,11 @@ static void bias_backward(nn_graph *g, nn_node *node, int n)
 #define ACTIVATION_BACKWARD(fname, DERIV)                                   \
     static void fname(nn_graph *g, nn_node *node, int n)                    \
     {                                                                       \
-        nn_node *x = input(g, node, 0);                                     \
-        size_t len = extent(node, n);                                       \
+        nn_node *x = nn_op_input(g, node, 0);                                     \
+        size_t len = nn_node_extent(node, n);                                       \
         const float *restrict y = node->value, *restrict dy = node->grad;   \
         float *restrict dx = x->grad;                                       \
-        if (grad_first(x))                                                  \
+        if (nn_grad_first(x))                                                  \
             for (size_t i = 0; i < len; i++)                                \
                 dx[i] = dy[i] * (DERIV);                                    \
         else                                                                \
@@ -176,9 +157,9 @@ static void bias_backward(nn_graph *g, nn_node *node, int n)
 
 static void relu_forward(nn_graph *g, nn_node *node, int n)
 {
-    const float *restrict x = input(g, node, 0)->value;
+    const float *restrict x = nn_op_input(g, node, 0)->value;
     float *restrict y = node->value;
-    size_t len = extent(node, n);
+    size_t len = nn_node_extent(node, n);
     for (size_t i = 0; i < len; i++)
         y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
@@ -186,28 +167,19 @@ ACTIVATION_BACKWARD(relu_backward, (float)(y[i] > 0.0f))
 
 static void tanh_forward(nn_graph *g, nn_node *node, int n)
 {
-    const float *x = input(g, node, 0)->value;
-    size_t len = extent(node, n);
+    const float *x = nn_op_input(g, node, 0)->value;
+    size_t len = nn_node_extent(node, n);
     for (size_t i = 0; i < len; i++)
         node->value[i] = tanhf(x[i]);
 }
 ACTIVATION_BACKWARD(tanh_backward, 1.0f - y[i] * y[i])
 
-static float sigmoid(float x)
-{
-    /* Split by sign so exp() never overflows. */
-    if (x >= 0.0f)
-        return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
-}
-
 static void sigmoid_forward(nn_graph *g, nn_node *node, int n)
 {
-    const float *x = input(g, node, 0)->value;
-    size_t len = extent(node, n);
+    const float *x = nn_op_input(g, node, 0)->value;
+    size_t len = nn_node_extent(node, n);
     for (size_t i = 0; i < len; i++)
-        node->value[i] = sigmoid(x[i]);
+        node->value[i] = nn_sigmoidf(x[i]);
 }
 ACTIVATION_BACKWARD(sigmoid_backward, y[i] * (1.0f - y[i]))
 
@@ -217,7 +189,7 @@ static int dropout_infer(nn_graph *g, nn_node *node, nn_error *err)
 {
     if (!(node->fparam >= 0.0f && node->fparam < 1.0f))
         return nn_error_set(err, NN_EINPUT, "%s: dropout rate %g is not in [0, 1)", node->name, node->fparam);
-    infer_same(g, node, err);
+    nn_infer_same(g, node, err);
     node->aux_size = node->size; /* the mask: 0 or 1/(1-p) per element */
     return NN_OK;
 }
@@ -229,8 +201,8 @@ static int dropout_active(const nn_graph *g, const nn_node *node)
 
 static void dropout_forward(nn_graph *g, nn_node *node, int n)
 {
-    const float *x = input(g, node, 0)->value;
-    size_t len = extent(node, n);
+    const float *x = nn_op_input(g, node, 0)->value;
+    size_t len = nn_node_extent(node, n);
     if (!dropout_active(g, node)) {
         memcpy(node->value, x, len * sizeof(float));
         return;
@@ -244,9 +216,9 @@ static void dropout_forward(nn_graph *g, nn_node *node, int n)
 
 static void dropout_backward(nn_graph *g, nn_node *node, int n)
 {
-    nn_node *x = input(g, node, 0);
-    size_t len = extent(node, n);
-    int first = grad_first(x), active = dropout_active(g, node);
+    nn_node *x = nn_op_input(g, node, 0);
+    size_t len = nn_node_extent(node, n);
+    int first = nn_grad_first(x), active = dropout_active(g, node);
     for (size_t i = 0; i < len; i++) {
         float d = active ? node->grad[i] * node->aux[i] : node->grad[i];
         x->grad[i] = first ? d : x->grad[i] + d;
@@ -257,7 +229,7 @@ static void dropout_backward(nn_graph *g, nn_node *node, int n)
 
 static int reshape_infer(nn_graph *g, nn_node *node, nn_error *err)
 {
-    const nn_node *x = input(g, node, 0);
+    const nn_node *x = nn_op_input(g, node, 0);
     node->batched = x->batched;
     node->size = nn_shape_size(node->ndim, node->dim);
     if (node->size != x->size)
@@ -268,14 +240,14 @@ static int reshape_infer(nn_graph *g, nn_node *node, nn_error *err)
 
 static void reshape_forward(nn_graph *g, nn_node *node, int n)
 {
-    memcpy(node->value, input(g, node, 0)->value, extent(node, n) * sizeof(float));
+    memcpy(node->value, nn_op_input(g, node, 0)->value, nn_node_extent(node, n) * sizeof(float));
 }
 
 static void reshape_backward(nn_graph *g, nn_node *node, int n)
 {
-    nn_node *x = input(g, node, 0);
-    size_t len = extent(node, n);
-    if (grad_first(x))
+    nn_node *x = nn_op_input(g, node, 0);
+    size_t len = nn_node_extent(node, n);
+    if (nn_grad_first(x))
         memcpy(x->grad, node->grad, len * sizeof(float));
     else
         nn_vec_axpy(x->grad, 1.0f, node->grad, len);
@@ -285,7 +257,7 @@ static void reshape_backward(nn_graph *g, nn_node *node, int n)
 
 static int loss_infer(nn_graph *g, nn_node *node, nn_error *err)
 {
-    const nn_node *x = input(g, node, 0), *t = input(g, node, 1);
+    const nn_node *x = nn_op_input(g, node, 0), *t = nn_op_input(g, node, 1);
     if (!x->batched || !t->batched || x->size != t->size)
         return nn_error_set(err, NN_EINPUT, "%s: prediction has %zu values per sample but the target has %zu",
                             node->name, x->size, t->size);
@@ -304,7 +276,7 @@ static void write_loss_grad(nn_node *x, size_t i, float d, int first)
 
 static void softmax_xent_forward(nn_graph *g, nn_node *node, int n)
 {
-    const nn_node *x = input(g, node, 0), *t = input(g, node, 1);
+    const nn_node *x = nn_op_input(g, node, 0), *t = nn_op_input(g, node, 1);
     size_t k = x->size;
     double total = 0;
     for (int i = 0; i < n; i++) {
@@ -333,12 +305,12 @@ static void softmax_xent_forward(nn_graph *g, nn_node *node, int n)
 
 static void softmax_xent_backward(nn_graph *g, nn_node *node, int n)
 {
-    nn_node *x = input(g, node, 0), *t = input(g, node, 1);
+    nn_node *x = nn_op_input(g, node, 0), *t = nn_op_input(g, node, 1);
     if (!x->needs_grad)
         return;
     size_t k = x->size;
     float scale = node->grad[0] / (float)n; /* dL/dloss, 1 at the root */
-    int first = grad_first(x);
+    int first = nn_grad_first(x);
     for (int i = 0; i < n; i++) {
         const float *p = node->aux + i * k, *ts = t->value + i * k;
         float mass = 0; /* sum of the target row: 1 for a label, kept for soft targets */
@@ -351,21 +323,21 @@ static void softmax_xent_backward(nn_graph *g, nn_node *node, int n)
 
 static void sigmoid_bce_forward(nn_graph *g, nn_node *node, int n)
 {
-    const nn_node *x = input(g, node, 0), *t = input(g, node, 1);
+    const nn_node *x = nn_op_input(g, node, 0), *t = nn_op_input(g, node, 1);
     size_t len = (size_t)n * x->size;
     double total = 0;
     for (size_t i = 0; i < len; i++) {
         float z = x->value[i], y = t->value[i];
         /* log(1 + e^z) - z y, written so that neither term overflows */
         total += (z > 0.0f ? z : 0.0f) - z * y + log1pf(expf(-fabsf(z)));
-        node->aux[i] = sigmoid(z);
+        node->aux[i] = nn_sigmoidf(z);
     }
     node->value[0] = (float)(total / n);
 }
 
 static void mse_forward(nn_graph *g, nn_node *node, int n)
 {
-    const nn_node *x = input(g, node, 0), *t = input(g, node, 1);
+    const nn_node *x = nn_op_input(g, node, 0), *t = nn_op_input(g, node, 1);
     size_t len = (size_t)n * x->size;
     double total = 0;
     for (size_t i = 0; i < len; i++) {
@@ -380,12 +352,12 @@ static void mse_forward(nn_graph *g, nn_node *node, int n)
  * itself), and both gradients are (prediction - t) / n. */
 static void prediction_loss_backward(nn_graph *g, nn_node *node, int n)
 {
-    nn_node *x = input(g, node, 0), *t = input(g, node, 1);
+    nn_node *x = nn_op_input(g, node, 0), *t = nn_op_input(g, node, 1);
     if (!x->needs_grad)
         return;
     size_t len = (size_t)n * x->size;
     float scale = node->grad[0] / (float)n; /* dL/dloss, 1 at the root */
-    int first = grad_first(x);
+    int first = nn_grad_first(x);
     for (size_t i = 0; i < len; i++)
         write_loss_grad(x, i, (node->aux[i] - t->value[i]) * scale, first);
 }
@@ -395,14 +367,21 @@ const nn_op_def nn_ops[NN_OP_COUNT] = {
     [NN_OP_PARAM] = {"param", 0, NULL, NULL, NULL},
     [NN_OP_MATMUL] = {"matmul", 2, matmul_infer, matmul_forward, matmul_backward, matmul_gemms},
     [NN_OP_BIAS] = {"bias", 2, bias_infer, bias_forward, bias_backward},
-    [NN_OP_RELU] = {"relu", 1, infer_same, relu_forward, relu_backward},
-    [NN_OP_TANH] = {"tanh", 1, infer_same, tanh_forward, tanh_backward},
-    [NN_OP_SIGMOID] = {"sigmoid", 1, infer_same, sigmoid_forward, sigmoid_backward},
+    [NN_OP_RELU] = {"relu", 1, nn_infer_same, relu_forward, relu_backward},
+    [NN_OP_TANH] = {"tanh", 1, nn_infer_same, tanh_forward, tanh_backward},
+    [NN_OP_SIGMOID] = {"sigmoid", 1, nn_infer_same, sigmoid_forward, sigmoid_backward},
     [NN_OP_DROPOUT] = {"dropout", 1, dropout_infer, dropout_forward, dropout_backward},
     [NN_OP_RESHAPE] = {"reshape", 1, reshape_infer, reshape_forward, reshape_backward},
     [NN_OP_SOFTMAX_XENT] = {"softmax_xent", 2, loss_infer, softmax_xent_forward, softmax_xent_backward},
     [NN_OP_SIGMOID_BCE] = {"sigmoid_bce", 2, loss_infer, sigmoid_bce_forward, prediction_loss_backward},
     [NN_OP_MSE] = {"mse", 2, loss_infer, mse_forward, prediction_loss_backward},
+    [NN_OP_CONV2D] = {"conv2d", 2, nn_conv2d_infer, nn_conv2d_forward, nn_conv2d_backward},
+    [NN_OP_MAXPOOL] = {"maxpool", 1, nn_pool_infer, nn_maxpool_forward, nn_maxpool_backward},
+    [NN_OP_AVGPOOL] = {"avgpool", 1, nn_pool_infer, nn_avgpool_forward, nn_avgpool_backward},
+    [NN_OP_LSTM] = {"lstm", 3, nn_lstm_infer, nn_lstm_forward, nn_lstm_backward},
+    [NN_OP_GAUSSIAN] = {"gaussian", 1, nn_gaussian_infer, nn_gaussian_forward, nn_gaussian_backward},
+    [NN_OP_KL] = {"kl", 1, nn_kl_infer, nn_kl_forward, nn_kl_backward},
+    [NN_OP_ADD] = {"add", 2, nn_add_infer, nn_add_forward, nn_add_backward},
 };
 
 void nn_gemm_add(nn_gemm_list *out, int trans_a, int trans_b, int m, int n, int k)

@@ -53,13 +53,9 @@ int nn_predictor_run(nn_predictor *p, const float *input, float *probs)
 {
     nn_graph *g = &p->graph;
     memcpy(g->nodes[g->input].value, input, p->inputs * sizeof *input);
-    /* Forward up to the output only; the loss needs a target we do not have. */
-    g->batch = 1;
-    for (int i = 0; i <= g->output; i++) {
-        nn_node *node = &g->nodes[i];
-        if (node->op > NN_OP_PARAM)
-            nn_ops[node->op].forward(g, node, 1);
-    }
+    /* Forward up to the output only (the loss needs a target we do not
+     * have), through int8 layers if a quantised model attached them. */
+    nn_graph_forward_range(g, 0, g->output, 1);
     const float *out = g->nodes[g->output].value;
     int k = p->classes;
     if (p->loss_kind == NN_LAYER_SOFTMAX_XENT) {

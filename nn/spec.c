@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,11 @@ static const char *layer_names[NN_LAYER_COUNT] = {
     [NN_LAYER_SOFTMAX_XENT] = "softmax_xent",
     [NN_LAYER_SIGMOID_BCE] = "sigmoid_bce",
     [NN_LAYER_MSE] = "mse",
+    [NN_LAYER_CONV] = "conv",
+    [NN_LAYER_MAXPOOL] = "maxpool",
+    [NN_LAYER_AVGPOOL] = "avgpool",
+    [NN_LAYER_LSTM] = "lstm",
+    [NN_LAYER_GAUSSIAN] = "gaussian",
 };
 
 const char *nn_layer_name(int kind)
@@ -49,10 +55,20 @@ typedef struct parser {
     nn_error *err;
 } parser;
 
-static int fail(parser *p, int col, const char *fmt, const char *arg)
+static int fail(parser *p, int col, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Report "file:line:col: message"; returns NN_EINPUT. */
+static int fail(parser *p, int col, const char *fmt, ...)
 {
     char what[sizeof p->err->msg];
-    snprintf(what, sizeof what, fmt, arg);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
     return nn_error_set(p->err, NN_EINPUT, "%s:%d:%d: %s", p->source, p->line, col, what);
 }
 
@@ -149,26 +165,166 @@ static int parse_train(parser *p, nn_spec *spec)
     return NN_OK;
 }
 
-static int parse_dense_option(parser *p, nn_layer *layer, token *t)
+/* A kernel or window: "5x5", "3x2" or "5" (square). */
+static int parse_window(parser *p, const token *t, const char *example, int *kh, int *kw)
 {
+    int ndim, dim[NN_MAX_DIMS];
+    if (parse_shape(p, t, &ndim, dim))
+        return fail(p, t->col, "expected a window size such as %s", example);
+    if (ndim > 2)
+        return fail(p, t->col, "expected a 2-D window such as %s", example);
+    *kh = dim[0];
+    *kw = ndim == 2 ? dim[1] : dim[0];
+    return NN_OK;
+}
+
+static int parse_flag(parser *p, const token *t, const char *key, const char *value, int *out)
+{
+    if (strcmp(value, "0") && strcmp(value, "1"))
+        return fail(p, t->col + (int)strlen(key) + 1, "expected %s=0 or %s=1, not '%s'", key, key, value);
+    *out = value[0] == '1';
+    return NN_OK;
+}
+
+/* Which key=value options each layer kind takes. */
+enum { OPT_INIT = 1, OPT_BIAS = 2, OPT_PAD = 4, OPT_STRIDE = 8, OPT_SEQ = 16, OPT_TARGET = 32 };
+
+static int layer_options(int kind)
+{
+    switch (kind) {
+    case NN_LAYER_DENSE:
+        return OPT_INIT | OPT_BIAS;
+    case NN_LAYER_CONV:
+        return OPT_INIT | OPT_BIAS | OPT_PAD | OPT_STRIDE;
+    case NN_LAYER_MAXPOOL:
+    case NN_LAYER_AVGPOOL:
+        return OPT_STRIDE;
+    case NN_LAYER_LSTM:
+        return OPT_INIT | OPT_SEQ;
+    case NN_LAYER_GAUSSIAN:
+        return OPT_INIT;
+    case NN_LAYER_SIGMOID_BCE:
+    case NN_LAYER_MSE:
+        return OPT_TARGET;
+    default:
+        return 0;
+    }
+}
+
+static const char *option_names(int allowed)
+{
+    switch (allowed) {
+    case OPT_INIT | OPT_BIAS:
+        return "init or bias";
+    case OPT_INIT | OPT_BIAS | OPT_PAD | OPT_STRIDE:
+        return "pad, stride, init or bias";
+    case OPT_STRIDE:
+        return "stride";
+    case OPT_INIT | OPT_SEQ:
+        return "init or seq";
+    case OPT_INIT:
+        return "init";
+    case OPT_TARGET:
+        return "target";
+    default:
+        return "none";
+    }
+}
+
+static int parse_option(parser *p, nn_layer *layer, token *t)
+{
+    const char *kind = layer_names[layer->kind];
+    int allowed = layer_options(layer->kind);
     char *value = split_option(t);
     if (!value)
-        return fail(p, t->col, "unexpected '%s' (dense takes UNITS, then init=... or bias=0|1)", t->text);
-    if (!strcmp(t->text, "init")) {
+        return fail(p, t->col, "unexpected '%s' (options of %s: %s)", t->text, kind, option_names(allowed));
+    int col = t->col + (int)strlen(t->text) + 1;
+    if (!strcmp(t->text, "init") && (allowed & OPT_INIT)) {
         nn_hparams hp;
         nn_hparams_defaults(&hp);
         nn_error inner;
         if (nn_hparams_set(&hp, "init", value, &inner))
             return fail(p, t->col, "%s", inner.msg);
         layer->init = hp.init;
-    } else if (!strcmp(t->text, "bias")) {
-        if (strcmp(value, "0") && strcmp(value, "1"))
-            return fail(p, t->col + 5, "expected bias=0 or bias=1, not '%s'", value);
-        layer->bias = value[0] == '1';
+    } else if (!strcmp(t->text, "bias") && (allowed & OPT_BIAS)) {
+        return parse_flag(p, t, "bias", value, &layer->bias);
+    } else if (!strcmp(t->text, "seq") && (allowed & OPT_SEQ)) {
+        return parse_flag(p, t, "seq", value, &layer->all_steps);
+    } else if (!strcmp(t->text, "stride") && (allowed & OPT_STRIDE)) {
+        token v = {.col = col};
+        snprintf(v.text, sizeof v.text, "%s", value);
+        return parse_positive(p, &v, "a stride", &layer->stride);
+    } else if (!strcmp(t->text, "pad") && (allowed & OPT_PAD)) {
+        if (!strcmp(value, "same")) {
+            if (layer->kh != layer->kw || layer->kh % 2 == 0)
+                return fail(p, col, "pad=same needs a square kernel of odd size, such as %s", "3x3");
+            layer->pad = (layer->kh - 1) / 2;
+            return NN_OK;
+        }
+        char *end;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (end == value || *end || errno || v < 0 || v > 1 << 16)
+            return fail(p, col, "expected pad=N (0 to 65536) or pad=same, not '%s'", value);
+        layer->pad = (int)v;
+    } else if (!strcmp(t->text, "target") && (allowed & OPT_TARGET)) {
+        if (strcmp(value, "input") && strcmp(value, "labels"))
+            return fail(p, col, "expected target=input or target=labels, not '%s'", value);
+        layer->target_input = !strcmp(value, "input");
     } else {
-        return fail(p, t->col, "unknown option '%s' for dense (expected init or bias)", t->text);
+        return fail(p, t->col, "unknown option '%s' for %s (expected %s)", t->text, kind, option_names(allowed));
     }
     return NN_OK;
+}
+
+/* The positional arguments of each layer kind; returns how many tokens
+ * (keyword included) they took. */
+static int parse_arguments(parser *p, nn_layer *layer)
+{
+    token *kw = &p->tok[0];
+    int after = kw->col + (int)strlen(kw->text) + 1;
+    switch (layer->kind) {
+    case NN_LAYER_INPUT:
+    case NN_LAYER_RESHAPE:
+        if (p->n < 2)
+            return -fail(p, after, "expected a shape such as %s", "1x28x28");
+        return parse_shape(p, &p->tok[1], &layer->ndim, layer->dim) ? -1 : 2;
+    case NN_LAYER_DENSE:
+        if (p->n < 2)
+            return -fail(p, after, "expected the number of units, as in %s", "dense 128");
+        return parse_positive(p, &p->tok[1], "the number of units", &layer->units) ? -1 : 2;
+    case NN_LAYER_LSTM:
+        if (p->n < 2)
+            return -fail(p, after, "expected the number of hidden units, as in %s", "lstm 128");
+        return parse_positive(p, &p->tok[1], "the number of hidden units", &layer->units) ? -1 : 2;
+    case NN_LAYER_GAUSSIAN:
+        if (p->n < 2)
+            return -fail(p, after, "expected the size of the latent code, as in %s", "gaussian 2");
+        return parse_positive(p, &p->tok[1], "the size of the latent code", &layer->units) ? -1 : 2;
+    case NN_LAYER_CONV:
+        if (p->n < 2)
+            return -fail(p, after, "expected the number of filters, as in %s", "conv 6 5x5");
+        if (parse_positive(p, &p->tok[1], "the number of filters", &layer->units))
+            return -1;
+        if (p->n < 3)
+            return -fail(p, p->tok[1].col + (int)strlen(p->tok[1].text) + 1, "expected the kernel size, as in %s",
+                         "conv 6 5x5");
+        return parse_window(p, &p->tok[2], "5x5", &layer->kh, &layer->kw) ? -1 : 3;
+    case NN_LAYER_MAXPOOL:
+    case NN_LAYER_AVGPOOL:
+        if (p->n < 2)
+            return -fail(p, after, "expected the window size, as in %s 2", kw->text);
+        if (parse_window(p, &p->tok[1], "2x2", &layer->kh, &layer->kw))
+            return -1;
+        layer->stride = layer->kh; /* non-overlapping by default */
+        return 2;
+    case NN_LAYER_DROPOUT:
+        if (p->n < 2)
+            return -fail(p, after, "expected the dropout rate, as in %s", "dropout 0.5");
+        return parse_rate(p, &p->tok[1], &layer->rate) ? -1 : 2;
+    default:
+        return 1;
+    }
 }
 
 static int parse_layer(parser *p, nn_spec *spec)
@@ -183,8 +339,8 @@ static int parse_layer(parser *p, nn_spec *spec)
             kind = k;
     if (kind < 0)
         return fail(p, kw->col,
-                    "unknown layer '%s' (expected input, dense, relu, tanh, sigmoid, dropout, flatten, "
-                    "reshape, softmax_xent, sigmoid_bce, mse or train)",
+                    "unknown layer '%s' (expected input, dense, conv, maxpool, avgpool, lstm, gaussian, relu, "
+                    "tanh, sigmoid, dropout, flatten, reshape, softmax_xent, sigmoid_bce, mse or train)",
                     kw->text);
     if (spec->n_layers == MAX_LAYERS)
         return fail(p, kw->col, "too many layers (at most %s)", "256");
@@ -200,38 +356,18 @@ static int parse_layer(parser *p, nn_spec *spec)
     layer->kind = kind;
     layer->line = p->line;
     layer->bias = 1;
-    int want_args = 0;
-    switch (kind) {
-    case NN_LAYER_INPUT:
-    case NN_LAYER_RESHAPE:
-        if (p->n < 2)
-            return fail(p, kw->col + (int)strlen(kw->text) + 1, "expected a shape such as %s", "1x28x28");
-        if (parse_shape(p, &p->tok[1], &layer->ndim, layer->dim))
-            return NN_EINPUT;
-        want_args = 2;
-        break;
-    case NN_LAYER_DENSE:
-        if (p->n < 2)
-            return fail(p, kw->col + 6, "expected the number of units, as in %s", "dense 128");
-        if (parse_positive(p, &p->tok[1], "the number of units", &layer->units))
-            return NN_EINPUT;
-        for (int i = 2; i < p->n; i++)
-            if (parse_dense_option(p, layer, &p->tok[i]))
+    layer->stride = 1;
+    int used = parse_arguments(p, layer);
+    if (used < 0)
+        return NN_EINPUT;
+    if (layer_options(kind)) {
+        for (int i = used; i < p->n; i++)
+            if (parse_option(p, layer, &p->tok[i]))
                 return NN_EINPUT;
-        want_args = p->n;
-        break;
-    case NN_LAYER_DROPOUT:
-        if (p->n < 2)
-            return fail(p, kw->col + 8, "expected the dropout rate, as in %s", "dropout 0.5");
-        if (parse_rate(p, &p->tok[1], &layer->rate))
-            return NN_EINPUT;
-        want_args = 2;
-        break;
-    default:
-        want_args = 1;
+        used = p->n;
     }
-    if (p->n > want_args)
-        return fail(p, p->tok[want_args].col, "unexpected '%s' at the end of the line", p->tok[want_args].text);
+    if (p->n > used)
+        return fail(p, p->tok[used].col, "unexpected '%s' at the end of the line", p->tok[used].text);
     spec->n_layers++;
     return NN_OK;
 }

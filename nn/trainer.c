@@ -13,6 +13,7 @@
 
 #define STREAM_SHUFFLE 0x3c3d4e5fULL
 #define STREAM_AUGMENT 0x4a4b5c5dULL
+#define STREAM_EVAL_NOISE 0x6c6d7e7fULL
 #define AUGMENT_SHIFT 2
 
 static double now_seconds(void)
@@ -73,7 +74,7 @@ int nn_trainer_init_max(nn_trainer *t, const nn_spec *spec, const nn_hparams *hp
         return nn_error_set(err, NN_EINPUT, "%s: the model takes %zu inputs but the images are %dx%d",
                             spec->source, inputs, train->rows, train->cols);
     }
-    if (outputs != (size_t)train->classes) {
+    if (!t->graph.reconstructs && outputs != (size_t)train->classes) {
         nn_trainer_free(t);
         return nn_error_set(err, NN_EINPUT, "%s: the model has %zu outputs but the data has %d classes",
                             spec->source, outputs, train->classes);
@@ -86,7 +87,8 @@ int nn_trainer_init_max(nn_trainer *t, const nn_spec *spec, const nn_hparams *hp
     t->labels = malloc((size_t)max_batch * sizeof *t->labels);
     t->scratch = malloc(2 * inputs * sizeof *t->scratch);
     t->shifts = malloc(2 * (size_t)max_batch);
-    if (!t->order || !t->labels || !t->scratch || !t->shifts) {
+    t->flips = malloc((size_t)max_batch);
+    if (!t->order || !t->labels || !t->scratch || !t->shifts || !t->flips) {
         nn_trainer_free(t);
         return nn_error_set(err, NN_ERUNTIME, "trainer: out of memory");
     }
@@ -114,6 +116,7 @@ void nn_trainer_free(nn_trainer *t)
     free(t->scratch);
     free(t->shifts);
     free(t->history);
+    free(t->flips);
     memset(t, 0, sizeof *t);
 }
 
@@ -135,23 +138,35 @@ typedef struct batch_job {
     const size_t *samples;
 } batch_job;
 
+/* Mirror an image left to right. */
+static void flip_image(float *img, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++)
+        for (int a = 0, b = cols - 1; a < b; a++, b--) {
+            float v = img[r * cols + a];
+            img[r * cols + a] = img[r * cols + b];
+            img[r * cols + b] = v;
+        }
+}
+
 /* Convert samples [begin, end) of the batch into the input and target
- * nodes, shifted when augmenting; both threads may run this on halves. */
+ * nodes, mirrored and shifted when augmenting; both threads may run this on
+ * halves. */
 static void fill_batch(void *ctx, size_t begin, size_t end, int part)
 {
     batch_job *job = ctx;
     nn_trainer *t = job->t;
     nn_graph *g = &t->graph;
     const nn_dataset *ds = t->train;
-    nn_node *in = &g->nodes[g->input], *target = &g->nodes[g->target];
+    nn_node *in = &g->nodes[g->input];
+    float *targets = g->target >= 0 ? g->nodes[g->target].value + begin * g->nodes[g->target].size : NULL;
     int n = (int)(end - begin);
-    nn_dataset_batch(ds, job->samples + begin, n, in->value + begin * in->size,
-                     target->value + begin * target->size, t->labels + begin);
-    if (!t->hp.augment)
-        return;
+    nn_dataset_batch(ds, job->samples + begin, n, in->value + begin * in->size, targets, t->labels + begin);
     float *scratch = t->scratch + (size_t)part * in->size;
-    for (size_t i = begin; i < end; i++) {
-        int dx = t->shifts[2 * i], dy = t->shifts[2 * i + 1];
+    for (size_t i = begin; i < end && (t->hp.augment || t->hp.flip); i++) {
+        if (t->hp.flip && t->flips[i])
+            flip_image(in->value + i * in->size, ds->rows, ds->cols);
+        int dx = t->hp.augment ? t->shifts[2 * i] : 0, dy = t->hp.augment ? t->shifts[2 * i + 1] : 0;
         if (dx || dy)
             shift_image(in->value + i * in->size, ds->rows, ds->cols, dx, dy, scratch);
     }
@@ -174,6 +189,9 @@ void nn_trainer_step(nn_trainer *t, nn_step_info *info)
     if (t->hp.augment) /* drawn here, in order, so the threads' split cannot change them */
         for (int i = 0; i < 2 * n; i++)
             t->shifts[i] = (signed char)((int)nn_rng_below(&t->augment_rng, 2 * AUGMENT_SHIFT + 1) - AUGMENT_SHIFT);
+    if (t->hp.flip)
+        for (int i = 0; i < n; i++)
+            t->flips[i] = (unsigned char)nn_rng_below(&t->augment_rng, 2);
     batch_job job = {t, t->order + t->pos};
     nn_parallel_for((size_t)n, 16, fill_batch, &job);
 
@@ -186,7 +204,7 @@ void nn_trainer_step(nn_trainer *t, nn_step_info *info)
 
     const nn_node *out = &g->nodes[g->output];
     int correct = 0;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n && !g->reconstructs; i++)
         correct += nn_vec_argmax(out->value + (size_t)i * out->size, (int)out->size) == t->labels[i];
     float loss = nn_graph_loss(g);
 
@@ -207,7 +225,7 @@ void nn_trainer_step(nn_trainer *t, nn_step_info *info)
     info->epoch = t->epoch;
     info->batch = n;
     info->loss = loss;
-    info->accuracy = (float)correct / (float)n;
+    info->accuracy = g->reconstructs ? NAN : (float)correct / (float)n;
     info->lr = lr;
     if (t->pos >= ds->count) {
         t->pos = 0;
@@ -225,7 +243,7 @@ int nn_trainer_done(const nn_trainer *t)
 void nn_trainer_epoch_stats(const nn_trainer *t, double *loss, double *accuracy)
 {
     *loss = t->epoch_seen ? t->epoch_loss / (double)t->epoch_seen : 0;
-    *accuracy = t->epoch_seen ? (double)t->epoch_correct / (double)t->epoch_seen : 0;
+    *accuracy = t->graph.reconstructs ? NAN : t->epoch_seen ? (double)t->epoch_correct / (double)t->epoch_seen : 0;
 }
 
 void nn_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, nn_eval *out)
@@ -235,7 +253,13 @@ void nn_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, nn_eval *out)
     out->classes = ds->classes < NN_EVAL_MAX_CLASSES ? ds->classes : NN_EVAL_MAX_CLASSES;
     int saved = g->training;
     g->training = 0;
-    nn_node *in = &g->nodes[g->input], *target = &g->nodes[g->target];
+    /* The latent noise of an evaluation comes from its own stream, the same
+     * every time, so test figures do not depend on when they were taken and
+     * training draws the same noise whether or not it is evaluated. */
+    nn_rng saved_noise = g->noise_rng;
+    nn_rng_seed(&g->noise_rng, t->hp.seed * 0x9e3779b97f4a7c15ULL ^ STREAM_EVAL_NOISE);
+    nn_node *in = &g->nodes[g->input];
+    float *targets = g->target >= 0 ? g->nodes[g->target].value : NULL;
     const nn_node *pred = &g->nodes[g->output];
     size_t idx[1024];
     /* Chunks of the training batch size, so a graph built for larger batches
@@ -249,10 +273,10 @@ void nn_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, nn_eval *out)
         int n = ds->count - start < (size_t)chunk ? (int)(ds->count - start) : chunk;
         for (int i = 0; i < n; i++)
             idx[i] = start + (size_t)i;
-        nn_dataset_batch(ds, idx, n, in->value, target->value, t->labels);
+        nn_dataset_batch(ds, idx, n, in->value, targets, t->labels);
         nn_graph_forward(g, n);
         loss += (double)nn_graph_loss(g) * n;
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < n && !g->reconstructs; i++) {
             int p = nn_vec_argmax(pred->value + (size_t)i * pred->size, (int)pred->size);
             int y = t->labels[i];
             correct += p == y;
@@ -261,9 +285,10 @@ void nn_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, nn_eval *out)
         }
     }
     g->training = saved;
+    g->noise_rng = saved_noise;
     out->count = ds->count;
     out->loss = ds->count ? loss / (double)ds->count : 0;
-    out->accuracy = ds->count ? (double)correct / (double)ds->count : 0;
+    out->accuracy = g->reconstructs ? NAN : ds->count ? (double)correct / (double)ds->count : 0;
     for (int c = 0; c < out->classes; c++) {
         long total = 0;
         for (int p = 0; p < out->classes; p++)

@@ -23,7 +23,7 @@ typedef struct nn_step_info {
     int epoch;          /* 0-based epoch the step belongs to */
     int batch;          /* samples in this batch */
     float loss;         /* batch loss */
-    float accuracy;     /* batch accuracy, 0..1 */
+    float accuracy;     /* batch accuracy, 0..1; NaN for a model that reconstructs its input */
     float lr;           /* learning rate used */
     int epoch_done;     /* 1 if this step finished its epoch */
     int bad_tensor;     /* >= 0: parameter tensor that became NaN/Inf */
@@ -33,7 +33,7 @@ typedef struct nn_step_info {
 /* An evaluation over a whole dataset. */
 typedef struct nn_eval {
     double loss;
-    double accuracy;            /* 0..1 */
+    double accuracy;            /* 0..1; NaN for a model that reconstructs its input */
     size_t count;
     int classes;
     long confusion[16][16];     /* rows: true class, columns: predicted */
@@ -64,6 +64,7 @@ typedef struct nn_trainer {
     int *labels;                /* max_batch labels of the current batch */
     float *scratch;             /* two images, for augmentation by two threads */
     signed char *shifts;        /* max_batch (dx, dy) pairs drawn for a batch */
+    unsigned char *flips;       /* max_batch mirror choices drawn for a batch */
     double train_seconds;       /* time inside nn_trainer_step only */
     /* running sums for the current epoch */
     double epoch_loss;

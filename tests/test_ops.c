@@ -30,6 +30,10 @@ START_TEST(test_op_table)
         {NN_OP_SIGMOID, "sigmoid", 1},      {NN_OP_DROPOUT, "dropout", 1},
         {NN_OP_RESHAPE, "reshape", 1},      {NN_OP_SOFTMAX_XENT, "softmax_xent", 2},
         {NN_OP_SIGMOID_BCE, "sigmoid_bce", 2}, {NN_OP_MSE, "mse", 2},
+        {NN_OP_CONV2D, "conv2d", 2},        {NN_OP_MAXPOOL, "maxpool", 1},
+        {NN_OP_AVGPOOL, "avgpool", 1},      {NN_OP_LSTM, "lstm", 3},
+        {NN_OP_GAUSSIAN, "gaussian", 1},    {NN_OP_KL, "kl", 1},
+        {NN_OP_ADD, "add", 2},
     };
     ck_assert_int_eq(sizeof table / sizeof table[0], NN_OP_COUNT);
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {

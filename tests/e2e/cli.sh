@@ -73,11 +73,22 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["passed"] is True
 ops = {o["op"]: o["max_rel_error"] for o in d["ops"]}
-for op in ["matmul", "bias", "relu", "tanh", "sigmoid", "dropout", "reshape", "softmax_xent", "sigmoid_bce", "mse"]:
+for op in ["matmul", "bias", "relu", "tanh", "sigmoid", "dropout", "reshape", "softmax_xent", "sigmoid_bce", "mse",
+           "conv2d", "maxpool", "avgpool", "lstm", "gaussian", "kl", "add"]:
     assert ops[op] < 1e-3, (op, ops[op])
 assert len(d["tensors"]) == 4
 PY
 checks=$((checks + 1))
+for model in lenet lstm vae; do
+	expect_exit 0 "$nnlab" gradcheck --model "$model" && expect_in "$tmp/out" "All gradients agree."
+done
+
+# --- convolutional, recurrent and variational specs ------------------------------
+printf 'input 1x28x28\nconv 6 5y5\nsoftmax_xent\n' >"$tmp/badconv.spec"
+expect_exit 2 "$nnlab" train --model "$tmp/badconv.spec" && expect_in "$tmp/err" "badconv.spec:2:8: expected a window size"
+printf 'input 784\nlstm 8\nmaxpool 2\ndense 10\nsoftmax_xent\n' >"$tmp/badpool.spec"
+expect_exit 2 "$nnlab" train --model "$tmp/badpool.spec" && expect_in "$tmp/err" "badpool.spec:3: maxpool1: pooling needs images"
+expect_exit 2 "$nnlab" train --model mlp --sample-grid "$tmp/none.png" && expect_in "$tmp/err" "no latent code"
 
 # --- bench ------------------------------------------------------------------------------
 expect_exit 0 "$nnlab" bench --presets linear,mlp --batches 16 --reps 1 --seconds 0.05 --json
@@ -95,6 +106,132 @@ assert 0 < mlp["infer_median_us"] <= mlp["infer_p99_us"] and mlp["peak_rss_mb"] 
 PY
 checks=$((checks + 1))
 expect_exit 2 "$nnlab" bench --batches 0
+
+# --- search --------------------------------------------------------------------------
+expect_exit 0 "$nnlab" search --help && expect_in "$tmp/out" "one at a time with 2"
+expect_exit 2 "$nnlab" search && expect_in "$tmp/err" "no search space"
+expect_exit 2 "$nnlab" search --grid 'lr=banana' && expect_in "$tmp/err" "'lr=banana': lr: 'banana' is not a number"
+expect_exit 2 "$nnlab" search --grid 'lr=0.1,,0.2' && expect_in "$tmp/err" "empty value"
+expect_exit 2 "$nnlab" search --grid 'wibble=1,2' && expect_in "$tmp/err" "unknown hyperparameter 'wibble'"
+expect_exit 2 "$nnlab" search --grid 'lr' && expect_in "$tmp/err" "expected key=values"
+expect_exit 2 "$nnlab" search --random 5 'lr=0.1..0.01:log' && expect_in "$tmp/err" "empty range"
+expect_exit 2 "$nnlab" search --random 5 'lr=0.1..0.1' && expect_in "$tmp/err" "empty range"
+expect_exit 2 "$nnlab" search --grid 'lr=1e-3..1e-1:log' && expect_in "$tmp/err" "ranges need --random"
+expect_exit 2 "$nnlab" search --random 0 'lr=1e-3..1e-1' && expect_in "$tmp/err" "--random"
+expect_exit 2 "$nnlab" search --grid 'lr=0.1,0.2' --lr 0.3 && expect_in "$tmp/err" "both set"
+expect_exit 2 "$nnlab" search --grid 'model=mlp,no-such-model' && expect_in "$tmp/err" "no model 'no-such-model'"
+expect_exit 2 "$nnlab" search --grid 'lr=0.1,0.2' --halving --keep 2 && expect_in "$tmp/err" "--keep"
+
+# A tiny grid; its best trial's figures are exactly those of train with its options.
+if "$nnlab" search --grid 'lr=0.05,0.5 batch=32,64' --model linear --epochs 1 --json >"$tmp/search.json" 2>"$tmp/search.err"; then
+	python3 - "$tmp/search.json" >"$tmp/best.args" <<'PY' || fail "search --json"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["mode"] == "grid" and len(d["trials"]) == 4, d
+assert [t["params"] for t in d["trials"]] == [{"lr": 0.05, "batch": 32}, {"lr": 0.05, "batch": 64},
+                                             {"lr": 0.5, "batch": 32}, {"lr": 0.5, "batch": 64}]
+for t in d["trials"]:
+    assert t["state"] == "done" and t["epochs"] == 1 and 0 < t["test_accuracy"] <= 1, t
+    assert len(t["test_accuracy_per_epoch"]) == 1
+best = max(d["trials"], key=lambda t: t["test_accuracy"])
+assert d["best"]["trial"] == best["trial"] and d["best"]["test_accuracy"] == best["test_accuracy"]
+cmd = d["best"]["command"].split()
+assert cmd[:2] == ["nnlab", "train"], cmd
+print(d["best"]["test_accuracy"])
+print(" ".join(cmd[2:]))
+PY
+	checks=$((checks + 1))
+	want=$(sed -n 1p "$tmp/best.args")
+	read -ra args <<<"$(sed -n 2p "$tmp/best.args")"
+	if "$nnlab" train --no-tui --json "${args[@]}" >"$tmp/best.json" 2>/dev/null; then
+		got=$(json_field "$tmp/best.json" test_accuracy)
+		[[ $got == "$want" ]] || fail "search best $want but train with its options gave $got"
+	else
+		fail "train with the best trial's options"
+	fi
+	checks=$((checks + 1))
+else
+	fail "search exited $?: $(head -c 300 "$tmp/search.err")"
+fi
+"$nnlab" search --grid 'lr=0.05,0.5' --model linear --epochs 1 --save-best "$tmp/best.nnl" --json >"$tmp/sb.json" 2>/dev/null ||
+	fail "search --save-best exited $?"
+expect_exit 0 "$nnlab" eval "$tmp/best.nnl" --json
+python3 - "$tmp/sb.json" "$tmp/out" <<'PY' || fail "search --save-best: eval differs from the search's best"
+import json, sys
+s, e = (json.load(open(p)) for p in sys.argv[1:3])
+assert e["accuracy"] == s["best"]["test_accuracy"], (e["accuracy"], s["best"])
+PY
+checks=$((checks + 1))
+"$nnlab" search --random 3 'lr=1e-3..1:log' --halving --model linear --epochs 2 >"$tmp/halving.out" 2>&1 ||
+	fail "search --halving exited $?"
+expect_in "$tmp/halving.out" "successive halving: 3 trials to epoch 1, 1 trial to epoch 2"
+expect_in "$tmp/halving.out" "cut after 1 epoch"
+"$nnlab" search --grid 'lr=0.05,0.5' --model linear --epochs 2 --plot "$tmp/search.png" >/dev/null 2>&1 ||
+	fail "search --plot exited $?"
+checks=$((checks + 1))
+[[ $(head -c 8 "$tmp/search.png" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] || fail "search --plot: not a PNG file"
+
+# --- prune and quantize -----------------------------------------------------------------
+"$nnlab" train --no-tui --model mlp --epochs 2 --threads 1 --save "$tmp/small.nnl" >/dev/null 2>&1 || fail "train --save for prune"
+expect_exit 0 "$nnlab" prune --help && expect_in "$tmp/out" "Examples:"
+expect_exit 0 "$nnlab" quantize --help && expect_in "$tmp/out" "int8"
+expect_exit 2 "$nnlab" prune "$tmp/small.nnl" -o "$tmp/p.nnl" && expect_in "$tmp/err" "--sparsity"
+expect_exit 2 "$nnlab" prune "$tmp/small.nnl" --sparsity 1.5 -o "$tmp/p.nnl" && expect_in "$tmp/err" "'1.5' is not a fraction"
+expect_exit 2 "$nnlab" prune "$tmp/small.nnl" --sparsity 0.5 && expect_in "$tmp/err" "-o OUT"
+expect_exit 2 "$nnlab" prune "$root/assets/models/mlp.spec" --sparsity 0.5 -o "$tmp/p.nnl" &&
+	expect_in "$tmp/err" "not an nnlab model file"
+expect_exit 2 "$nnlab" quantize "$root/data/mnist-small/t10k-labels-idx1-ubyte.gz" -o "$tmp/q.nnl" &&
+	expect_in "$tmp/err" "not an nnlab model file"
+expect_exit 2 "$nnlab" quantize "$tmp/small.nnl" && expect_in "$tmp/err" "-o OUT"
+expect_exit 2 "$nnlab" quantize "$tmp/small.nnl" -o "$tmp/q.nnl" --calibrate 0 && expect_in "$tmp/err" "--calibrate"
+expect_exit 0 "$nnlab" prune "$tmp/small.nnl" --sparsity 0.9 --finetune 1 -o "$tmp/p.nnl" --json
+python3 - "$tmp/out" "$tmp/p.nnl" <<'PY' || fail "prune --json"
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+assert abs(d["sparsity"] - 0.9) < 1e-4 and d["pruned"] == round(0.9 * d["weights"]), d
+assert d["size_after"] == os.path.getsize(sys.argv[2])
+assert d["size_dense"] >= 3 * d["size_after"] and d["size_before"] > d["size_dense"], d
+assert 0 < d["accuracy_after"] <= 1 and d["accuracy_pruned"] <= d["accuracy_before"]
+PY
+checks=$((checks + 1))
+cp "$tmp/out" "$tmp/p.json"
+expect_exit 0 "$nnlab" eval "$tmp/p.nnl" --json
+python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["accuracy"]; b=json.load(open(sys.argv[2]))["accuracy_after"]; assert a == b, (a, b)' \
+	"$tmp/out" "$tmp/p.json" || fail "eval of a pruned file differs from prune's figure"
+checks=$((checks + 1))
+expect_exit 0 "$nnlab" info "$tmp/p.nnl" && expect_in "$tmp/out" "format 1.1"
+expect_exit 0 "$nnlab" quantize "$tmp/small.nnl" -o "$tmp/q.nnl" --json
+cp "$tmp/out" "$tmp/q.json"
+python3 - "$tmp/q.json" "$tmp/q.nnl" <<'PY' || fail "quantize --json"
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+assert d["int8_layers"] == 2 and d["size_after"] == os.path.getsize(sys.argv[2])
+assert d["size_dense"] >= 3.5 * d["size_after"], d
+assert abs(d["accuracy_after"] - d["accuracy_before"]) <= 0.01, d
+assert d["float_samples_per_sec_batch1"] > 0 and d["int8_samples_per_sec_batch1"] > 0
+PY
+checks=$((checks + 1))
+expect_exit 0 "$nnlab" eval "$tmp/q.nnl" --json
+python3 - "$tmp/out" "$tmp/q.json" <<'PY' || fail "eval of an int8 file"
+import json, sys
+e, q = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert e["int8"] is True and e["accuracy"] == q["accuracy_after"], (e["accuracy"], q["accuracy_after"])
+PY
+checks=$((checks + 1))
+# predict runs the int8 layers too: its labels for the drawn digits agree with the float model's.
+"$nnlab" predict "$tmp/small.nnl" --strokes "$root/tests/data/digits.strokes" --json >"$tmp/pf.json" 2>/dev/null &&
+	"$nnlab" predict "$tmp/q.nnl" --strokes "$root/tests/data/digits.strokes" --json >"$tmp/pq.json" 2>/dev/null ||
+	fail "predict with the float or the int8 model"
+python3 - "$tmp/pf.json" "$tmp/pq.json" <<'PY' || fail "predict: the int8 model disagrees with the float one"
+import json, sys
+f, q = (json.load(open(p)) for p in sys.argv[1:3])
+assert len(f) == len(q) == 200
+same = sum(a["label"] == b["label"] for a, b in zip(f, q))
+assert same >= 190, same
+PY
+checks=$((checks + 1))
+expect_exit 2 "$nnlab" quantize "$tmp/q.nnl" -o "$tmp/qq.nnl" && expect_in "$tmp/err" "already an int8 model"
+expect_exit 2 "$nnlab" prune "$tmp/q.nnl" --sparsity 0.5 -o "$tmp/qp.nnl" && expect_in "$tmp/err" "is an int8 model"
 
 # --- training: json, determinism, accuracy ------------------------------------------------
 run_json() { # run_json OUT ARGS...
@@ -124,6 +261,12 @@ expect_in "$tmp/run.csv" "kind,step,epoch,loss,accuracy,lr,test_loss,test_accura
 checks=$((checks + 1))
 [[ $(grep -c '^step,' "$tmp/run.csv") == 125 ]] || fail "--log: expected 125 step rows (8000/64)"
 [[ $(grep -c '^epoch,' "$tmp/run.csv") == 1 ]] || fail "--log: expected 1 epoch row"
+
+checks=$((checks + 1))
+"$nnlab" train --no-tui --model linear --epochs 2 --plot "$tmp/run.png" >/dev/null 2>&1 || fail "train --plot"
+[[ $(head -c 8 "$tmp/run.png" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] || fail "--plot: not a PNG file"
+expect_exit 1 "$nnlab" train --no-tui --model linear --epochs 1 --plot "$tmp/no/such/dir/run.png" &&
+	expect_in "$tmp/err" "$tmp/no/such/dir/run.png"
 
 # --- model files: save, resume, eval, info --------------------------------------------------
 # Keras' initial_epoch: --epochs 4 in one run, or 2 then --resume to 4 in total, give the same
@@ -226,6 +369,40 @@ assert a == b, (a, b)
 ' "$tmp/twelve.json" "$tmp/int2.json" || fail "an interrupted and resumed run differs from an uninterrupted one"
 checks=$((checks + 1))
 echo "Ctrl-C: $(grep -o 'Interrupted at [^.]*' "$tmp/int.progress" || echo 'the run ended first'); resumed: same figures"
+
+# lenet is the default model; one epoch of it, of lstm and of vae.
+run_json "$tmp/lenet.json" --epochs 1 || fail "train (default model) exited $?"
+python3 - "$tmp/lenet.json" <<'PY' || fail "one epoch of lenet"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["model"] == "lenet", d["model"]
+assert d["params"] == 61706, d["params"]
+assert d["test_accuracy"] >= 0.9, d["test_accuracy"]
+print("lenet, 1 epoch: test accuracy", d["test_accuracy"])
+PY
+checks=$((checks + 1))
+run_json "$tmp/lstm.json" --model lstm --epochs 1 || fail "train --model lstm exited $?"
+python3 - "$tmp/lstm.json" <<'PY' || fail "one epoch of lstm"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["test_accuracy"] >= 0.6, d["test_accuracy"]
+print("lstm, 1 epoch: test accuracy", d["test_accuracy"])
+PY
+checks=$((checks + 1))
+run_json "$tmp/vae.json" --model vae --epochs 2 --sample-grid "$tmp/grid.png" || fail "train --model vae exited $?"
+expect_in "$tmp/progress" "negative ELBO"
+python3 - "$tmp/vae.json" "$tmp/grid.png" <<'PY' || fail "two epochs of vae"
+import json, struct, sys
+d = json.load(open(sys.argv[1]))
+assert d["test_accuracy"] is None, d["test_accuracy"]
+losses = [e["test_loss"] for e in d["history"]]
+assert losses[1] < losses[0] < 220, losses
+png = open(sys.argv[2], "rb").read()
+assert png[:8] == b"\x89PNG\r\n\x1a\n"
+assert struct.unpack(">II", png[16:24]) == (560, 560)  # 20x20 digits of 28x28
+print("vae, 2 epochs: negative ELBO", losses)
+PY
+checks=$((checks + 1))
 
 # The figures the presets promise (seed 1, preset defaults).
 for want in "linear 0.90" "mlp 0.955" "mlp-tanh 0.93"; do

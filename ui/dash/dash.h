@@ -5,6 +5,7 @@
 #ifndef DASH_H
 #define DASH_H
 
+#include "search.h"
 #include "session.h"
 
 typedef struct dash_options {
@@ -34,5 +35,19 @@ enum dash_exit {
  * terminal is restored on return whatever the reason.  Returns an enum
  * dash_exit.  The session keeps running: the caller stops it. */
 int dash_run(nn_session *s, const dash_options *opt);
+
+/* The search dashboard: a live table of a search's trials, the best one
+ * highlighted.  It only watches the search (started by the caller), until
+ * the user quits (q, Ctrl-C, SIGTERM) or, with exit_when_done, the search
+ * ends; the caller then cancels or waits.  Returns an enum dash_exit. */
+typedef struct dash_search_options {
+    const char *title;      /* the first line: the space searched */
+    const char *subtitle;   /* the second: model, data, trials at once, seed */
+    int fps;                /* redraws per second; 0: 10 */
+    int color;              /* 0: no colour */
+    int exit_when_done;     /* 1: return when every trial has finished */
+} dash_search_options;
+
+int dash_search_run(nn_search *s, const dash_search_options *opt);
 
 #endif

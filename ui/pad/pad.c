@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "checkpoint.h"
+
 #define STATUS_PERIOD 0.1     /* seconds between reads of the trainer's state */
 /* A drawing change is shown at once; what training changes (new weights,
  * the figures) is shown at most this often, so the pad costs training
@@ -179,6 +181,8 @@ int pad_open(pad **out, const pad_config *cfg, nn_error *err)
         p->monitor = nn_session_monitor(cfg->session);
         p->weights_version = -1;
     } else if (cfg->params && (rc = nn_predictor_set_params(&p->predictor, cfg->params, cfg->n_params, err))) {
+        goto fail;
+    } else if (cfg->model_file && (rc = nn_checkpoint_attach_quant(cfg->model_file, &p->predictor.graph, err))) {
         goto fail;
     }
     if ((rc = read_font(p, cfg->font_path, err)))

@@ -34,6 +34,7 @@ typedef struct pad_config {
     nn_session *session;       /* live training, or NULL for a saved model */
     const float *params;       /* a saved model's weights (session NULL) */
     size_t n_params;
+    const struct nn_checkpoint *model_file; /* a saved model: a quantised one runs its int8 layers */
     const char *about;         /* one line under the state, e.g. a saved model's test accuracy */
     FILE *events;              /* JSON Lines of predictions and key presses, or NULL */
     int width, height;         /* initial window size in screen pixels; 0 for the default */

@@ -1,0 +1,260 @@
+/* A long short-term memory layer over a sequence, with backpropagation
+ * through time.
+ *
+ * The input x[n, T, F] is read as T steps of F features (a 1x28x28 digit is
+ * 28 rows of 28 pixels).  At step t, with [x_t, h_{t-1}] the step's input and
+ * the previous hidden state side by side (h_{-1} = c_{-1} = 0):
+ *
+ *     a = [x_t, h_{t-1}] W^T + b                  W[4H, F+H], b[4H]
+ *     i = sigmoid(a_i)  f = sigmoid(a_f)  g = tanh(a_g)  o = sigmoid(a_o)
+ *     c_t = f c_{t-1} + i g        h_t = o tanh(c_t)
+ *
+ * with the gates in PyTorch's order (i, f, g, o).  The output is h_{T-1}
+ * [n, H], or every h_t [n, T, H] when args.all_steps is set.
+ *
+ * Everything a step needs for backward is kept time-major in aux, so that
+ * step t of the whole batch is one contiguous block: the step inputs
+ * XH[T, n, F+H], the activated gates G[T, n, 4H], the cells C[T, n, H] and
+ * tanh(C).  Each step is then one product, and so is the weight gradient of
+ * the whole sequence, dW = dA[T*n, 4H]^T XH[T*n, F+H].  The gate
+ * nonlinearities use nn_fast_expf so their loops vectorise, and the two
+ * threads take half the batch each. */
+#include "ops.h"
+
+#include <cblas.h>
+#include <string.h>
+
+#include "parallel.h"
+
+typedef struct lstm_dims {
+    int t, f, h;        /* steps, features per step, hidden units */
+    size_t fh;          /* F + H: one step's input width */
+} lstm_dims;
+
+/* The arrays of aux, each sized for max_batch samples.  XH and C have one
+ * block more than there are steps: XH[T] receives the last hidden state
+ * (so every step writes h_t to XH[t+1]), and C[0] is c_{-1} = 0. */
+typedef struct lstm_buffers {
+    float *xh;          /* [T+1, n, F+H] step inputs */
+    float *gates;       /* [T, n, 4H] i, f, g, o after their nonlinearity */
+    float *cell;        /* [T+1, n, H] c_{t-1} in block t */
+    float *tanh_cell;   /* [T, n, H] tanh(c_t) */
+    float *da;          /* [T, n, 4H] gradient of the gate pre-activations */
+    float *dh, *dc;     /* [n, H] gradients flowing to the previous step */
+    float *dxh;         /* [n, F+H] gradient of one step's input */
+} lstm_buffers;
+
+static void lstm_dims_of(const nn_graph *g, const nn_node *node, lstm_dims *d)
+{
+    const nn_node *x = &g->nodes[node->in[0]], *w = &g->nodes[node->in[1]];
+    d->f = x->dim[x->ndim - 1];
+    d->t = (int)(x->size / (size_t)d->f);
+    d->h = w->dim[0] / 4;
+    d->fh = (size_t)d->f + (size_t)d->h;
+}
+
+static size_t lstm_aux_per_sample(const lstm_dims *d)
+{
+    size_t t = (size_t)d->t, h = (size_t)d->h;
+    return (t + 1) * d->fh + 2 * t * 4 * h + (2 * t + 1) * h + 2 * h + d->fh;
+}
+
+static lstm_buffers lstm_buffers_of(const nn_graph *g, const nn_node *node, const lstm_dims *d)
+{
+    size_t mb = (size_t)g->max_batch, t = (size_t)d->t, h = (size_t)d->h;
+    lstm_buffers b;
+    b.xh = node->aux;
+    b.gates = b.xh + mb * (t + 1) * d->fh;
+    b.cell = b.gates + mb * t * 4 * h;
+    b.tanh_cell = b.cell + mb * (t + 1) * h;
+    b.da = b.tanh_cell + mb * t * h;
+    b.dh = b.da + mb * t * 4 * h;
+    b.dc = b.dh + mb * h;
+    b.dxh = b.dc + mb * h;
+    return b;
+}
+
+int nn_lstm_infer(nn_graph *g, nn_node *node, nn_error *err)
+{
+    const nn_node *x = nn_op_input(g, node, 0), *w = nn_op_input(g, node, 1), *b = nn_op_input(g, node, 2);
+    if (!x->batched)
+        return nn_error_set(err, NN_EINPUT, "%s: lstm needs a batched input", node->name);
+    if (w->batched || w->ndim != 2 || w->dim[0] % 4 != 0 ||
+        w->dim[1] != x->dim[x->ndim - 1] + w->dim[0] / 4)
+        return nn_error_set(err, NN_EINPUT, "%s: the weight must be [4H, F+H] for %d features per step",
+                            node->name, x->dim[x->ndim - 1]);
+    if (b->batched || b->ndim != 1 || b->dim[0] != w->dim[0])
+        return nn_error_set(err, NN_EINPUT, "%s: the bias must have %d values", node->name, w->dim[0]);
+    lstm_dims d;
+    lstm_dims_of(g, node, &d);
+    node->batched = 1;
+    if (node->args.all_steps) {
+        node->ndim = 2;
+        node->dim[0] = d.t;
+        node->dim[1] = d.h;
+    } else {
+        node->ndim = 1;
+        node->dim[0] = d.h;
+    }
+    node->size = nn_shape_size(node->ndim, node->dim);
+    node->aux_size = lstm_aux_per_sample(&d);
+    return NN_OK;
+}
+
+/* One step of the batch, split between the threads by samples. */
+typedef struct lstm_step {
+    const lstm_dims *d;
+    const lstm_buffers *buf;
+    const float *bias;
+    int n, t;
+} lstm_step;
+
+/* Gates, cell and hidden state of step t from its pre-activations. */
+static void lstm_cells(void *ctx, size_t begin, size_t end, int part)
+{
+    (void)part;
+    const lstm_step *st = ctx;
+    int H = st->d->h, t = st->t;
+    size_t step_c = (size_t)st->n * H, fh = st->d->fh;
+    const float *restrict b = st->bias;
+    for (size_t i = begin; i < end; i++) {
+        float *restrict gi = st->buf->gates + ((size_t)t * st->n + i) * 4 * H;
+        const float *restrict c_prev = st->buf->cell + t * step_c + i * H;
+        float *restrict c = st->buf->cell + (t + 1) * step_c + i * H;
+        float *restrict tc = st->buf->tanh_cell + t * step_c + i * H;
+        float *restrict h = st->buf->xh + ((size_t)(t + 1) * st->n + i) * fh + st->d->f;
+#pragma omp simd
+        for (int j = 0; j < H; j++) {
+            float ig = nn_fast_sigmoidf(gi[j] + b[j]);
+            float fg = nn_fast_sigmoidf(gi[H + j] + b[H + j]);
+            float gg = nn_fast_tanhf(gi[2 * H + j] + b[2 * H + j]);
+            float og = nn_fast_sigmoidf(gi[3 * H + j] + b[3 * H + j]);
+            float cv = fg * c_prev[j] + ig * gg;
+            float tv = nn_fast_tanhf(cv);
+            gi[j] = ig;
+            gi[H + j] = fg;
+            gi[2 * H + j] = gg;
+            gi[3 * H + j] = og;
+            c[j] = cv;
+            tc[j] = tv;
+            h[j] = og * tv;
+        }
+    }
+}
+
+void nn_lstm_forward(nn_graph *g, nn_node *node, int n)
+{
+    const nn_node *x = nn_op_input(g, node, 0), *w = nn_op_input(g, node, 1), *bias = nn_op_input(g, node, 2);
+    lstm_dims d;
+    lstm_dims_of(g, node, &d);
+    lstm_buffers buf = lstm_buffers_of(g, node, &d);
+    int T = d.t, F = d.f, H = d.h;
+    size_t fh = d.fh, step_xh = (size_t)n * fh;
+    /* x_t of every sample beside h_{t-1}; h_{-1} = c_{-1} = 0 */
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < n; i++)
+            memcpy(buf.xh + t * step_xh + i * fh, x->value + i * x->size + (size_t)t * F, (size_t)F * sizeof(float));
+    for (int i = 0; i < n; i++)
+        memset(buf.xh + i * fh + F, 0, (size_t)H * sizeof(float));
+    memset(buf.cell, 0, (size_t)n * H * sizeof(float));
+    lstm_step st = {.d = &d, .buf = &buf, .bias = bias->value, .n = n};
+    for (int t = 0; t < T; t++) {
+        /* a[n, 4H] = [x_t, h_{t-1}][n, F+H] W[4H, F+H]^T */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, 4 * H, (int)fh, 1.0f, buf.xh + t * step_xh,
+                    (int)fh, w->value, (int)fh, 0.0f, buf.gates + (size_t)t * n * 4 * H, 4 * H);
+        st.t = t;
+        nn_parallel_for((size_t)n, 8, lstm_cells, &st);
+    }
+    for (int i = 0; i < n; i++) {
+        float *y = node->value + i * node->size;
+        if (!node->args.all_steps)
+            memcpy(y, buf.xh + T * step_xh + i * fh + F, (size_t)H * sizeof(float));
+        else
+            for (int t = 0; t < T; t++)
+                memcpy(y + (size_t)t * H, buf.xh + (t + 1) * step_xh + i * fh + F, (size_t)H * sizeof(float));
+    }
+}
+
+/* Gradients of step t's gate pre-activations from dh and dc, which become
+ * the gradient reaching c_{t-1}. */
+static void lstm_cells_backward(void *ctx, size_t begin, size_t end, int part)
+{
+    (void)part;
+    const lstm_step *st = ctx;
+    int H = st->d->h, t = st->t;
+    size_t step_c = (size_t)st->n * H;
+    for (size_t i = begin; i < end; i++) {
+        const float *restrict gi = st->buf->gates + ((size_t)t * st->n + i) * 4 * H;
+        const float *restrict tc = st->buf->tanh_cell + t * step_c + i * H;
+        const float *restrict c_prev = st->buf->cell + t * step_c + i * H;
+        const float *restrict dh = st->buf->dh + i * H;
+        float *restrict dc = st->buf->dc + i * H;
+        float *restrict da = st->buf->da + ((size_t)t * st->n + i) * 4 * H;
+#pragma omp simd
+        for (int j = 0; j < H; j++) {
+            float ig = gi[j], fg = gi[H + j], gg = gi[2 * H + j], og = gi[3 * H + j], tv = tc[j];
+            float dct = dc[j] + dh[j] * og * (1.0f - tv * tv);
+            da[j] = dct * gg * ig * (1.0f - ig);
+            da[H + j] = dct * c_prev[j] * fg * (1.0f - fg);
+            da[2 * H + j] = dct * ig * (1.0f - gg * gg);
+            da[3 * H + j] = dh[j] * tv * og * (1.0f - og);
+            dc[j] = dct * fg;
+        }
+    }
+}
+
+void nn_lstm_backward(nn_graph *g, nn_node *node, int n)
+{
+    nn_node *x = nn_op_input(g, node, 0), *w = nn_op_input(g, node, 1), *bias = nn_op_input(g, node, 2);
+    lstm_dims d;
+    lstm_dims_of(g, node, &d);
+    lstm_buffers buf = lstm_buffers_of(g, node, &d);
+    int T = d.t, F = d.f, H = d.h, all = node->args.all_steps;
+    size_t fh = d.fh, step_g = (size_t)n * 4 * H, step_c = (size_t)n * H;
+    int x_first = x->needs_grad && nn_grad_first(x);
+    const float *dy = node->grad;
+
+    /* dh: the gradient reaching h_{T-1}, from the output */
+    for (int i = 0; i < n; i++)
+        memcpy(buf.dh + (size_t)i * H, dy + i * node->size + (all ? (size_t)(T - 1) * H : 0),
+               (size_t)H * sizeof(float));
+    memset(buf.dc, 0, step_c * sizeof(float));
+    lstm_step st = {.d = &d, .buf = &buf, .n = n};
+    for (int t = T - 1; t >= 0; t--) {
+        st.t = t;
+        nn_parallel_for((size_t)n, 8, lstm_cells_backward, &st);
+        float *da = buf.da + t * step_g;
+        if (x->needs_grad) { /* d[x_t, h_{t-1}][n, F+H] = da[n, 4H] W[4H, F+H] */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, (int)fh, 4 * H, 1.0f, da, 4 * H, w->value,
+                        (int)fh, 0.0f, buf.dxh, (int)fh);
+            for (int i = 0; i < n; i++) {
+                float *restrict dx = x->grad + i * x->size + (size_t)t * F;
+                const float *restrict src = buf.dxh + i * fh;
+                for (int j = 0; j < F; j++)
+                    dx[j] = x_first ? src[j] : dx[j] + src[j];
+                if (t > 0)
+                    memcpy(buf.dh + (size_t)i * H, src + F, (size_t)H * sizeof(float));
+            }
+        } else if (t > 0) { /* dh_{t-1}[n, H] = da[n, 4H] W[4H, F:F+H] */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, H, 4 * H, 1.0f, da, 4 * H, w->value + F,
+                        (int)fh, 0.0f, buf.dh, H);
+        }
+        if (all && t > 0) /* h_{t-1} is also an output */
+            for (int i = 0; i < n; i++)
+                nn_vec_axpy(buf.dh + (size_t)i * H, 1.0f, dy + i * node->size + (size_t)(t - 1) * H, (size_t)H);
+    }
+    int rows = T * n;
+    if (w->needs_grad) /* dW[4H, F+H] += dA[T*n, 4H]^T XH[T*n, F+H] */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 4 * H, (int)fh, rows, 1.0f, buf.da, 4 * H, buf.xh,
+                    (int)fh, nn_grad_first(w) ? 0.0f : 1.0f, w->grad, (int)fh);
+    if (bias->needs_grad) { /* db[4H] += column sums of dA */
+        float *restrict db = bias->grad;
+        if (nn_grad_first(bias))
+            memset(db, 0, (size_t)4 * H * sizeof(float));
+        for (int r = 0; r < rows; r++) {
+            const float *restrict dar = buf.da + (size_t)r * 4 * H;
+            for (int j = 0; j < 4 * H; j++)
+                db[j] += dar[j];
+        }
+    }
+}
