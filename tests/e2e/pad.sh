@@ -156,6 +156,7 @@ check "c clears to no prediction" wait_for 5 \
 # space pauses training from the window.
 xdotool key --window "$window" space
 check "space is handled by the pad" wait_for 5 grep -q '"key":"space"' "$events"
+sleep 0.5 # the command applies before the next batch; the pad reads the state every 0.1 s
 drag 0.5,0.15 0.5,0.85
 check "paused: the next prediction says so" wait_for 5 \
 	bash -c "grep '\"cause\":\"stroke\"' '$events' | tail -1 | grep -q '\"state\":\"PAUSED\"'"
