@@ -5,7 +5,7 @@
  * coordinates (L2 norms), which stays meaningful where single components are
  * near zero.  In float32 with h = 5e-3 a correct op measures about 1e-5 to
  * 1e-4; a wrong backward measures 1e-1 or more.  Coordinates whose +-h
- * evaluations put some relu input on different sides of zero are skipped
+ * evaluations flip a relu or move a max-pooling window's maximum are skipped
  * (and counted): there the difference quotient is not a derivative. */
 #ifndef NN_GRADCHECK_H
 #define NN_GRADCHECK_H
@@ -21,7 +21,7 @@ typedef struct nn_gradcheck_result {
     char name[NN_NAME_LEN];   /* op or tensor name */
     double max_error;         /* worst relative error */
     int coords;               /* coordinates compared */
-    int skipped;              /* coordinates whose +-h straddled a relu kink */
+    int skipped;              /* coordinates whose +-h straddled a kink */
 } nn_gradcheck_result;
 
 /* Check every parameter tensor of a finalised graph whose inputs are
