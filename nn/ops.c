@@ -362,6 +362,10 @@ static void prediction_loss_backward(nn_graph *g, nn_node *node, int n)
         write_loss_grad(x, i, (node->aux[i] - t->value[i]) * scale, first);
 }
 
+/* ops_conv.c and ops_lstm.c: their products, for the sgemm-bound rate. */
+void nn_conv2d_gemms(const nn_graph *g, const nn_node *node, int n, nn_gemm_list *out);
+void nn_lstm_gemms(const nn_graph *g, const nn_node *node, int n, nn_gemm_list *out);
+
 const nn_op_def nn_ops[NN_OP_COUNT] = {
     [NN_OP_INPUT] = {"input", 0, NULL, NULL, NULL},
     [NN_OP_PARAM] = {"param", 0, NULL, NULL, NULL},
@@ -375,10 +379,10 @@ const nn_op_def nn_ops[NN_OP_COUNT] = {
     [NN_OP_SOFTMAX_XENT] = {"softmax_xent", 2, loss_infer, softmax_xent_forward, softmax_xent_backward},
     [NN_OP_SIGMOID_BCE] = {"sigmoid_bce", 2, loss_infer, sigmoid_bce_forward, prediction_loss_backward},
     [NN_OP_MSE] = {"mse", 2, loss_infer, mse_forward, prediction_loss_backward},
-    [NN_OP_CONV2D] = {"conv2d", 2, nn_conv2d_infer, nn_conv2d_forward, nn_conv2d_backward},
+    [NN_OP_CONV2D] = {"conv2d", 2, nn_conv2d_infer, nn_conv2d_forward, nn_conv2d_backward, nn_conv2d_gemms},
     [NN_OP_MAXPOOL] = {"maxpool", 1, nn_pool_infer, nn_maxpool_forward, nn_maxpool_backward},
     [NN_OP_AVGPOOL] = {"avgpool", 1, nn_pool_infer, nn_avgpool_forward, nn_avgpool_backward},
-    [NN_OP_LSTM] = {"lstm", 3, nn_lstm_infer, nn_lstm_forward, nn_lstm_backward},
+    [NN_OP_LSTM] = {"lstm", 3, nn_lstm_infer, nn_lstm_forward, nn_lstm_backward, nn_lstm_gemms},
     [NN_OP_GAUSSIAN] = {"gaussian", 1, nn_gaussian_infer, nn_gaussian_forward, nn_gaussian_backward},
     [NN_OP_KL] = {"kl", 1, nn_kl_infer, nn_kl_forward, nn_kl_backward},
     [NN_OP_ADD] = {"add", 2, nn_add_infer, nn_add_forward, nn_add_backward},
