@@ -7,7 +7,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "nnlab_config.h"
-#include "predictor.h"
+#include "graph.h"
 
 #if NNLAB_HAVE_GUI
 #include "pad.h"
@@ -23,6 +23,9 @@ static const char draw_help[] =
     "\n"
     "In the window: left button draws, right button erases, c or Backspace\n"
     "clears, w shows the first layer's weights, ? lists the keys, q quits.\n"
+    "For a model with a 2-D latent code (the vae preset) the window is a\n"
+    "latent-space explorer instead: a grid of decoded samples, and the digit\n"
+    "decoded wherever the pointer is.\n"
     "The window scales to any size (for a projector, maximise it).\n"
     "\n"
     "Options:\n"
@@ -92,8 +95,8 @@ int cmd_draw(int argc, char **argv)
     nn_error err;
     if (nn_checkpoint_load(&ck, model, &err))
         return cli_report(&err);
-    nn_predictor weights;
-    if (nn_predictor_init(&weights, &ck.spec, &err) || nn_checkpoint_apply(&ck, &weights.graph, &err)) {
+    nn_graph weights; /* the stored model, for its flat weights */
+    if (nn_checkpoint_build(&ck, &weights, 1, &err)) {
         nn_checkpoint_free(&ck);
         return cli_report(&err);
     }
@@ -109,13 +112,16 @@ int cmd_draw(int argc, char **argv)
         goto out;
     }
     char about[200] = "", font[4096], title[200];
-    if (ck.n_history)
+    if (ck.n_history && weights.reconstructs)
+        snprintf(about, sizeof about, "%d epoch%s, test loss %.2f", ck.n_history, ck.n_history == 1 ? "" : "s",
+                 ck.history[ck.n_history - 1].test_loss);
+    else if (ck.n_history)
         snprintf(about, sizeof about, "%d epoch%s, test accuracy %.2f%%", ck.n_history, ck.n_history == 1 ? "" : "s",
                  100.0 * ck.history[ck.n_history - 1].test_accuracy);
     cli_font_path(font, sizeof font);
     snprintf(title, sizeof title, "%s (%s)", ck.model[0] ? ck.model : "model", model);
-    pad_config cfg = {.title = title, .font_path = font, .spec = &ck.spec, .params = weights.graph.params,
-                      .n_params = weights.graph.n_params, .model_file = &ck, .about = about, .events = events,
+    pad_config cfg = {.title = title, .font_path = font, .spec = &ck.spec, .params = weights.params,
+                      .n_params = weights.n_params, .model_file = &ck, .about = about, .events = events,
                       .width = width, .height = height};
     pad *p;
     if (pad_open(&p, &cfg, &err)) {
@@ -128,7 +134,7 @@ int cmd_draw(int argc, char **argv)
     if (events && events != stdout)
         fclose(events);
 out:
-    nn_predictor_free(&weights);
+    nn_graph_free(&weights);
     nn_checkpoint_free(&ck);
     return rc;
 #endif

@@ -6,7 +6,8 @@
 # mid-training shows the drawing; c clears to "no prediction"; space
 # pauses training from the window; q ends the run with status 0 and --save
 # writes the model. Then nnlab draw on that model classifies a drawn "1"
-# and q ends it, and without a display it says so.
+# and q ends it; a vae in training shows the latent explorer, which
+# decodes the code under the pointer; and without a display, draw says so.
 #
 # usage: pad.sh NNLAB SOURCE_ROOT [SCREENSHOT.png]
 # Exits 77 (skipped) only when Xvfb, xdotool or ImageMagick's import is
@@ -155,6 +156,7 @@ check "c clears to no prediction" wait_for 5 \
 # space pauses training from the window.
 xdotool key --window "$window" space
 check "space is handled by the pad" wait_for 5 grep -q '"key":"space"' "$events"
+sleep 0.5 # the command applies before the next batch; the pad reads the state every 0.1 s
 drag 0.5,0.15 0.5,0.85
 check "paused: the next prediction says so" wait_for 5 \
 	bash -c "grep '\"cause\":\"stroke\"' '$events' | tail -1 | grep -q '\"state\":\"PAUSED\"'"
@@ -200,6 +202,32 @@ check "with status 0 (was $status)" test "$status" = 0
 if ((failures)); then
 	echo "--- draw output ---"; cat "$tmp/draw.out"
 fi
+
+# --- the latent explorer of a vae, while it trains ------------------------------------
+events=$tmp/vae.jsonl
+"$nnlab" train --no-tui --model vae --epochs 1 --events "$events" >"$tmp/vae.out" 2>&1 &
+app_pid=$!
+check "a vae opens the latent explorer" wait_for 30 grep -qs '"event":"ready"' "$events"
+find_window "nnlab pad"
+latent_count() { grep -c '"event":"latent","time":[0-9.]*,"z":\[' "$events" 2>/dev/null || true; }
+xdotool mousemove --window "$window" 160 200
+check "pointing at the plane decodes a code" wait_for 5 bash -c "grep -q '\"z\":\[' '$events'"
+sleep 0.3
+before=$(latent_count)
+xdotool mousemove --window "$window" 440 480
+check "moving decodes again" wait_for 5 bash -c "(( \$(grep -c '\"z\":\[' '$events') > $before ))"
+python3 - "$events" <<'PY' || fail "the code under the pointer: z1 grows to the right, z2 upwards"
+import json, sys
+z = [e["z"] for e in map(json.loads, open(sys.argv[1])) if e.get("event") == "latent" and e.get("z")]
+a, b = z[-2], z[-1]  # (160,200) then (440,480): right and down
+assert b[0] > a[0] and b[1] < a[1], (a, b)
+print("latent codes at two points: %s then %s" % (a, b))
+PY
+checks=$((checks + 1))
+xdotool key --window "$window" q 2>/dev/null
+check "q ends it" wait_for 20 bash -c "! kill -0 $app_pid 2>/dev/null"
+wait "$app_pid"
+app_pid=
 
 # --- no display -----------------------------------------------------------------------
 DISPLAY= "$nnlab" draw "$tmp/model.nnl" >"$tmp/out" 2>"$tmp/err"

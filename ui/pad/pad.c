@@ -12,6 +12,8 @@
 #include <time.h>
 
 #include "checkpoint.h"
+#include "latent.h"
+#include "model.h"
 
 #define STATUS_PERIOD 0.1     /* seconds between reads of the trainer's state */
 /* A drawing change is shown at once; what training changes (new weights,
@@ -150,6 +152,49 @@ static int make_window(pad *p, const char *title, int w, int h, nn_error *err)
     return NN_OK;
 }
 
+/* A model with a 2-D latent code gets the latent explorer (a graph for a
+ * grid of samples); any other must classify 28x28 images. */
+static int open_model(pad *p, const nn_spec *spec, nn_error *err)
+{
+    int rc = nn_model_build(&p->decoder, spec, &spec->hp, PAD_GRID * PAD_GRID, err);
+    if (rc)
+        return rc;
+    if (p->decoder.reconstructs && nn_latent_size(&p->decoder) > 0) {
+        int dims = nn_latent_size(&p->decoder);
+        if (dims != 2) {
+            nn_graph_free(&p->decoder);
+            return nn_error_set(err, NN_EINPUT, "pad: the latent explorer needs a 2-D code; this model's has %d "
+                                "dimensions", dims);
+        }
+        p->decoder.training = 0;
+        p->vae = 1;
+        p->view = VIEW_LATENT;
+        return NN_OK;
+    }
+    nn_graph_free(&p->decoder);
+    if ((rc = nn_predictor_init(&p->predictor, spec, err)))
+        return rc;
+    if (p->predictor.inputs != NN_MNIST_SIDE * NN_MNIST_SIDE) {
+        size_t inputs = p->predictor.inputs;
+        nn_predictor_free(&p->predictor);
+        return nn_error_set(err, NN_EINPUT, "pad: the model takes %zu inputs; the pad draws 28x28 digits", inputs);
+    }
+    return NN_OK;
+}
+
+/* Copy a weight snapshot into the pad's own model. */
+static int set_weights(pad *p, const float *params, size_t n, nn_error *err)
+{
+    if (!p->vae)
+        return nn_predictor_set_params(&p->predictor, params, n, err);
+    if (n != p->decoder.n_params)
+        return nn_error_set(err, NN_EINPUT, "pad: %zu weights given, the model has %zu", n, p->decoder.n_params);
+    memcpy(p->decoder.params, params, n * sizeof *params);
+    if (!p->monitor)
+        p->weights_version++; /* a saved model's grid is decoded once */
+    return NN_OK;
+}
+
 int pad_open(pad **out, const pad_config *cfg, nn_error *err)
 {
     *out = NULL;
@@ -160,18 +205,12 @@ int pad_open(pad **out, const pad_config *cfg, nn_error *err)
     p->label = -1;
     p->test_accuracy = -1;
     p->start = pad_now();
-    int rc = nn_predictor_init(&p->predictor, cfg->spec, err);
+    int rc = open_model(p, cfg->spec, err);
     if (rc) {
         free(p);
         return rc;
     }
-    if (p->predictor.inputs != NN_MNIST_SIDE * NN_MNIST_SIDE) {
-        size_t inputs = p->predictor.inputs;
-        nn_predictor_free(&p->predictor);
-        free(p);
-        return nn_error_set(err, NN_EINPUT, "pad: the model takes %zu inputs; the pad draws 28x28 digits", inputs);
-    }
-    size_t n_params = p->predictor.graph.n_params;
+    size_t n_params = pad_graph(p)->n_params;
     p->weights = malloc((n_params + 1) * sizeof *p->weights);
     if (!p->weights || (rc = nn_canvas_new(&p->canvas, NN_CANVAS_SIZE, NN_CANVAS_SIZE, err))) {
         rc = rc ? rc : nn_error_set(err, NN_ERUNTIME, "pad: out of memory");
@@ -180,9 +219,10 @@ int pad_open(pad **out, const pad_config *cfg, nn_error *err)
     if (cfg->session) {
         p->monitor = nn_session_monitor(cfg->session);
         p->weights_version = -1;
-    } else if (cfg->params && (rc = nn_predictor_set_params(&p->predictor, cfg->params, cfg->n_params, err))) {
+    } else if (cfg->params && (rc = set_weights(p, cfg->params, cfg->n_params, err))) {
         goto fail;
-    } else if (cfg->model_file && (rc = nn_checkpoint_attach_quant(cfg->model_file, &p->predictor.graph, err))) {
+    } else if (!p->vae && cfg->model_file &&
+               (rc = nn_checkpoint_attach_quant(cfg->model_file, &p->predictor.graph, err))) {
         goto fail;
     }
     if ((rc = read_font(p, cfg->font_path, err)))
@@ -213,6 +253,8 @@ int pad_open(pad **out, const pad_config *cfg, nn_error *err)
         rc = sdl_fail(err, "cannot make a texture");
         goto fail;
     }
+    if (p->vae && (rc = pad_latent_textures(p, err)))
+        goto fail;
     if ((rc = update_scale(p, err)))
         goto fail;
     p->canvas_seen = -1;
@@ -238,6 +280,10 @@ void pad_close(pad *p)
         SDL_DestroyTexture(p->seen_tex);
     if (p->weights_tex)
         SDL_DestroyTexture(p->weights_tex);
+    if (p->grid_tex)
+        SDL_DestroyTexture(p->grid_tex);
+    if (p->decoded_tex)
+        SDL_DestroyTexture(p->decoded_tex);
     if (p->renderer)
         SDL_DestroyRenderer(p->renderer);
     if (p->window)
@@ -245,7 +291,10 @@ void pad_close(pad *p)
     if (SDL_WasInit(SDL_INIT_VIDEO))
         SDL_QuitSubSystem(SDL_INIT_VIDEO);
     nn_canvas_free(&p->canvas);
-    nn_predictor_free(&p->predictor);
+    if (p->vae)
+        nn_graph_free(&p->decoder);
+    else
+        nn_predictor_free(&p->predictor);
     free(p->weights);
     free(p->ttf);
     free(p);
@@ -273,6 +322,24 @@ static void log_prediction(pad *p, const char *cause, double latency_ms)
     if (latency_ms >= 0)
         fprintf(f, ",\"latency_ms\":%.3f,\"classify_ms\":%.3f,\"render_ms\":%.3f,\"render_cpu_ms\":%.3f",
                 latency_ms, p->classify_ms, p->render_ms, p->render_cpu_ms);
+    fputs("}\n", f);
+    fflush(f);
+}
+
+static void log_latent(pad *p, double latency_ms)
+{
+    FILE *f = p->cfg.events;
+    if (!f)
+        return;
+    fprintf(f, "{\"event\":\"latent\",\"time\":%.4f,", pad_now() - p->start);
+    if (p->pointing)
+        fprintf(f, "\"z\":[%.4f,%.4f]", p->z[0], p->z[1]);
+    else
+        fputs("\"z\":null", f);
+    if (p->monitor)
+        fprintf(f, ",\"step\":%ld,\"state\":\"%s\"", p->status.step, nn_state_name(p->status.state));
+    if (latency_ms >= 0)
+        fprintf(f, ",\"latency_ms\":%.3f", latency_ms);
     fputs("}\n", f);
     fflush(f);
 }
@@ -406,9 +473,9 @@ static int handle_text(pad *p, const char *text)
             log_key(p, "c", "clear");
             break;
         case 'w': case 'W':
-            p->view = p->view == VIEW_WEIGHTS ? VIEW_CANVAS : VIEW_WEIGHTS;
+            p->view = p->view != VIEW_WEIGHTS ? VIEW_WEIGHTS : p->vae ? VIEW_LATENT : VIEW_CANVAS;
             p->weights_shown = -2;
-            log_key(p, "w", p->view == VIEW_WEIGHTS ? "weights" : "canvas");
+            log_key(p, "w", p->view == VIEW_WEIGHTS ? "weights" : p->vae ? "latent" : "canvas");
             p->damage |= PANEL_LEFT;
             p->left_full = 1;
             break;
@@ -446,8 +513,30 @@ static void note_change(pad *p, Uint32 timestamp)
     }
 }
 
+/* The pointer over the latent plane: decode where it is (in pad_update,
+ * once for a burst of motion). */
+static void handle_latent_pointer(pad *p, const SDL_Event *e)
+{
+    int x = e->type == SDL_MOUSEMOTION ? e->motion.x : e->button.x;
+    int y = e->type == SDL_MOUSEMOTION ? e->motion.y : e->button.y;
+    float cx, cy;
+    canvas_point(x, y, &cx, &cy);
+    int inside = on_canvas(cx, cy);
+    if (!inside && !p->pointing)
+        return;
+    p->pointing = inside;
+    p->latent_u = cx / NN_CANVAS_SIZE;
+    p->latent_v = cy / NN_CANVAS_SIZE;
+    p->latent_pending = 1;
+    note_change(p, e->common.timestamp);
+}
+
 static void handle_mouse(pad *p, const SDL_Event *e)
 {
+    if (p->view == VIEW_LATENT && e->type != SDL_MOUSEBUTTONUP) {
+        handle_latent_pointer(p, e);
+        return;
+    }
     if (p->view != VIEW_CANVAS)
         return;
     float cx, cy;
@@ -477,6 +566,10 @@ static int handle_event(pad *p, const SDL_Event *e)
     case SDL_WINDOWEVENT:
         if (e->window.event == SDL_WINDOWEVENT_CLOSE)
             return PAD_CLOSED;
+        if (e->window.event == SDL_WINDOWEVENT_LEAVE && p->pointing) {
+            p->pointing = 0;
+            p->latent_pending = 1;
+        }
         if (e->window.event == SDL_WINDOWEVENT_SIZE_CHANGED) {
             nn_error err;
             if (update_scale(p, &err))
@@ -528,6 +621,7 @@ static void read_trainer(pad *p, double now)
         nn_eval ev;
         p->eval_version = st.eval_version;
         p->test_accuracy = nn_monitor_eval(p->monitor, &ev) && st.evaluated ? ev.accuracy : -1;
+        p->test_loss = ev.loss;
         p->damage |= PANEL_TRAINER;
     }
 }
@@ -586,16 +680,31 @@ int pad_update(pad *p, int timeout_ms)
     read_trainer(p, now);
     int new_weights = 0;
     if (p->monitor && nn_monitor_weights(p->monitor, p->weights, &p->weights_version)) {
-        nn_predictor_set_params(&p->predictor, p->weights, p->predictor.graph.n_params, NULL);
+        set_weights(p, p->weights, pad_graph(p)->n_params, NULL);
         new_weights = 1;
         if (p->view == VIEW_WEIGHTS)
             p->stale_prediction |= PANEL_LEFT;
     }
-    int stroke = p->canvas.version != p->canvas_seen;
+    int stroke = p->canvas.version != p->canvas_seen && !p->vae, latent = p->latent_pending;
     double t0 = pad_now();
-    if (stroke || (new_weights && p->label >= 0)) {
+    if (stroke || (new_weights && p->label >= 0 && !p->vae)) {
         p->canvas_seen = p->canvas.version;
         classify(p, stroke);
+    }
+    if (p->vae) {
+        if (pad_latent_grid(p, now) && p->view == VIEW_LATENT)
+            p->damage |= PANEL_LEFT;
+        if (latent || (new_weights && p->pointing)) {
+            if (p->pointing)
+                pad_latent_decode(p, p->latent_u, p->latent_v);
+            else
+                p->decodes++; /* shows the hint again */
+            if (latent)
+                p->damage |= PANEL_LEFT | PANEL_PREDICTION; /* the crosshair and the digit */
+            else
+                p->stale_prediction |= PANEL_PREDICTION;
+            p->latent_pending = 0;
+        }
     }
     double t1 = pad_now();
     struct timespec cpu0;
@@ -636,7 +745,15 @@ int pad_update(pad *p, int timeout_ms)
     struct timespec cpu1;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
     p->render_cpu_ms = 1000.0 * ((double)(cpu1.tv_sec - cpu0.tv_sec) + (cpu1.tv_nsec - cpu0.tv_nsec) * 1e-9);
-    if (stroke) {
+    if (latent) {
+        double latency = -1;
+        if (p->pending) {
+            latency = 1000.0 * (pad_now() - p->pending_since);
+            record_latency(p, latency);
+            p->pending = 0;
+        }
+        log_latent(p, latency);
+    } else if (stroke) {
         double latency = -1;
         if (p->pending) {
             latency = 1000.0 * (pad_now() - p->pending_since);

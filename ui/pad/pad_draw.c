@@ -68,7 +68,7 @@ static void draw_header(pad *p)
     float x = 20;
     x += text(p, FONT_LARGE, x, 12, 0, ACCENT, "nnlab");
     char params[32];
-    format_count((double)p->predictor.graph.param_count, params, sizeof params);
+    format_count((double)pad_graph(p)->param_count, params, sizeof params);
     text(p, FONT_NORMAL, x + 14, 17, 0, TEXT, "%s  (%s parameters)", p->cfg.title ? p->cfg.title : "model", params);
 
     const char *state = "SAVED MODEL";
@@ -155,7 +155,7 @@ static void draw_weights(pad *p)
     char caption[160];
     pad_weights_caption(p, caption, sizeof caption);
     text(p, FONT_SMALL, x + 10, y + 8, 0, TEXT, "%s", caption);
-    text(p, FONT_SMALL, x + side - 10, y + 8, 1, DIM, "w: back to drawing");
+    text(p, FONT_SMALL, x + side - 10, y + 8, 1, DIM, p->vae ? "w: back to the plane" : "w: back to drawing");
     if (!p->weights_tex)
         return;
     float room_y = y + 34, room = side - 44;
@@ -163,6 +163,58 @@ static void draw_weights(pad *p)
     float w = zoom * (float)p->weights_tex_w, h = zoom * (float)p->weights_tex_h;
     SDL_FRect dst = {x + (side - w) / 2, room_y + (room - h) / 2, w, h};
     SDL_RenderCopyF(p->renderer, p->weights_tex, NULL, &dst);
+}
+
+/* ---- the latent explorer ---------------------------------------------------------- */
+
+static void draw_latent(pad *p)
+{
+    const float x = PAD_CANVAS_X, y = PAD_CANVAS_Y, side = NN_CANVAS_SIZE * PAD_CANVAS_ZOOM;
+    SDL_FRect dst = {x, y, side, side};
+    SDL_RenderCopyF(p->renderer, p->grid_tex, NULL, &dst);
+    outline(p, x - 1, y - 1, side + 2, side + 2, BORDER);
+    if (p->pointing) {
+        float px = x + p->latent_u * side, py = y + p->latent_v * side;
+        SDL_Color cross = {TOP.r, TOP.g, TOP.b, 200};
+        fill(p, px - 12, py - 1, 24, 2, cross);
+        fill(p, px - 1, py - 12, 2, 24, cross);
+    }
+}
+
+/* What the decoder makes of the point under the pointer. */
+static void draw_decoded(pad *p)
+{
+    const float x = PAD_SIDE_X, y = PAD_CANVAS_Y;
+    text(p, FONT_SMALL, x, y, 0, DIM, "decoded at the pointer (28x28)");
+    pad_latent_upload(p);
+    SDL_FRect dst = {x, y + 22, 168, 168};
+    SDL_RenderCopyF(p->renderer, p->decoded_tex, NULL, &dst);
+    outline(p, x - 1, y + 21, 170, 170, BORDER);
+    const float cx = 908;
+    text(p, FONT_SMALL, cx, y, 2, DIM, "latent code");
+    if (!p->pointing) {
+        text(p, FONT_NORMAL, cx, y + 80, 2, DIM, "move the pointer over");
+        text(p, FONT_NORMAL, cx, y + 104, 2, DIM, "the plane to decode it");
+        return;
+    }
+    text(p, FONT_LARGE, cx, y + 60, 2, TOP, "z1 %+.2f", p->z[0]);
+    text(p, FONT_LARGE, cx, y + 100, 2, TOP, "z2 %+.2f", p->z[1]);
+}
+
+static void draw_latent_note(pad *p)
+{
+    static const char *lines[] = {
+        "A variational autoencoder squeezes each digit",
+        "into two numbers, z1 and z2, and its decoder",
+        "turns any such pair back into a digit.",
+        "",
+        "The plane on the left decodes a 15x15 grid of",
+        "codes, spread as N(0,1) is: z1 grows to the",
+        "right, z2 upwards. As it trains, similar digits",
+        "gather in regions and blend at the borders.",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof *lines; i++)
+        text(p, FONT_NORMAL, PAD_SIDE_X, 264 + 26 * (float)i, 0, i < 3 ? TEXT : DIM, "%s", lines[i]);
 }
 
 /* ---- the right-hand column ------------------------------------------------------ */
@@ -242,12 +294,21 @@ static void draw_trainer(pad *p)
     format_count(st->samples_per_sec, rate, sizeof rate);
     text(p, FONT_NORMAL, x, y, 0, TEXT, "epoch %d/%d   step %ld", st->epoch + (st->state == NN_STATE_DONE ? 0 : 1),
          st->hp.epochs, st->step);
-    text(p, FONT_NORMAL, x, y + line, 0, TEXT, "loss %.4f   accuracy %.1f%%", st->loss_smooth,
-         100.0 * st->accuracy_smooth);
-    if (p->test_accuracy >= 0)
-        text(p, FONT_NORMAL, x, y + 2 * line, 0, TEXT, "test accuracy %.2f%% (last epoch)", 100.0 * p->test_accuracy);
-    else
-        text(p, FONT_NORMAL, x, y + 2 * line, 0, DIM, "test accuracy after the first epoch");
+    if (p->vae) { /* no classes: the loss is all there is */
+        text(p, FONT_NORMAL, x, y + line, 0, TEXT, "loss %.2f (negative ELBO per image)", st->loss_smooth);
+        if (p->test_accuracy >= 0)
+            text(p, FONT_NORMAL, x, y + 2 * line, 0, TEXT, "test loss %.2f (last epoch)", p->test_loss);
+        else
+            text(p, FONT_NORMAL, x, y + 2 * line, 0, DIM, "test loss after the first epoch");
+    } else {
+        text(p, FONT_NORMAL, x, y + line, 0, TEXT, "loss %.4f   accuracy %.1f%%", st->loss_smooth,
+             100.0 * st->accuracy_smooth);
+        if (p->test_accuracy >= 0)
+            text(p, FONT_NORMAL, x, y + 2 * line, 0, TEXT, "test accuracy %.2f%% (last epoch)",
+                 100.0 * p->test_accuracy);
+        else
+            text(p, FONT_NORMAL, x, y + 2 * line, 0, DIM, "test accuracy after the first epoch");
+    }
     text(p, FONT_NORMAL, x, y + 3 * line, 0, TEXT, "lr %.3g %s   %s samples/s", st->lr_now,
          nn_optimizer_name(st->hp.optimizer), rate);
     if (st->state == NN_STATE_DIVERGED)
@@ -266,8 +327,10 @@ static void draw_footer(pad *p)
     }
     if (p->monitor)
         text(p, FONT_SMALL, 20, y, 0, DIM,
-             "space pause   n batch   e epoch   +/- lr   </> speed   r reset   s save   w weights   c clear   "
-             "? help   q quit");
+             "space pause   n batch   e epoch   +/- lr   </> speed   r reset   s save   w weights   %s? help   q quit",
+             p->vae ? "" : "c clear   ");
+    else if (p->vae)
+        text(p, FONT_SMALL, 20, y, 0, DIM, "point at the plane to decode   w weights   ? help   q quit");
     else
         text(p, FONT_SMALL, 20, y, 0, DIM, "w weights   c clear   ? help   q quit");
 }
@@ -316,11 +379,23 @@ static void draw_panel(pad *p, int panel)
     case PANEL_LEFT:
         if (p->view == VIEW_WEIGHTS)
             draw_weights(p);
+        else if (p->view == VIEW_LATENT)
+            draw_latent(p);
         else
             draw_canvas(p);
         break;
-    case PANEL_PREDICTION: draw_prediction(p); break;
-    case PANEL_BARS: draw_bars(p); break;
+    case PANEL_PREDICTION:
+        if (p->vae)
+            draw_decoded(p);
+        else
+            draw_prediction(p);
+        break;
+    case PANEL_BARS:
+        if (p->vae)
+            draw_latent_note(p);
+        else
+            draw_bars(p);
+        break;
     case PANEL_TRAINER: draw_trainer(p); break;
     case PANEL_FOOTER: draw_footer(p); break;
     }

@@ -23,7 +23,12 @@
 
 enum pad_font_id { FONT_SMALL, FONT_NORMAL, FONT_LARGE, FONT_HUGE, FONT_COUNT };
 
-enum pad_view { VIEW_CANVAS, VIEW_WEIGHTS };
+/* A model with a 2-D latent code (the vae preset) gets the latent-space
+ * explorer instead of the canvas: a grid of PAD_GRID x PAD_GRID decoded
+ * samples, and the digit decoded at the pointer. */
+#define PAD_GRID 15
+
+enum pad_view { VIEW_CANVAS, VIEW_WEIGHTS, VIEW_LATENT };
 
 /* The panels, as bits of what needs drawing again. */
 enum pad_panel {
@@ -49,7 +54,18 @@ struct pad {
 
     nn_canvas canvas;
     long canvas_seen;             /* canvas version last classified */
-    nn_predictor predictor;
+    nn_predictor predictor;       /* a classifier's single-sample copy */
+    int vae;                      /* the model decodes a 2-D latent code instead */
+    nn_graph decoder;             /* vae: the model for a grid of samples, own weights */
+    SDL_Texture *grid_tex, *decoded_tex;
+    long grid_version;            /* weights version the grid was decoded with */
+    double grid_built;
+    int pointing;                 /* the pointer is over the latent plane */
+    float latent_u, latent_v;     /* where, as fractions of the plane */
+    int latent_pending;           /* it moved since the last decode */
+    float z[2];                   /* the code under the pointer */
+    float decoded[NN_MNIST_SIDE * NN_MNIST_SIDE];
+    long decodes, decoded_uploaded;
     nn_monitor *monitor;          /* NULL without a session */
     float *weights;               /* snapshot buffer */
     long weights_version;
@@ -67,6 +83,7 @@ struct pad {
     long status_version;
     double last_status_read;
     double test_accuracy;         /* last evaluation, < 0 none */
+    double test_loss;
     long eval_version;
 
     int view;                     /* enum pad_view */
@@ -96,6 +113,8 @@ struct pad {
 
 /* Seconds on a monotonic clock. */
 double pad_now(void);
+/* The model's own graph: the classifier's or the decoder's. */
+nn_graph *pad_graph(pad *p);
 
 /* Draw the damaged panels (enum pad_panel bits) and show them (pad_draw.c). */
 void pad_render(pad *p, int damage);
@@ -103,6 +122,19 @@ void pad_render(pad *p, int damage);
  * (pad_views.c); returns 0 or an SDL error. */
 int pad_build_weights(pad *p);
 /* A line describing the weights view, for its caption. */
-void pad_weights_caption(const pad *p, char *buf, size_t len);
+void pad_weights_caption(pad *p, char *buf, size_t len);
+
+/* The latent explorer (pad_views.c).  The plane is the left panel; a point
+ * (u, v) in [0,1]^2 of it maps to the code z1 = Q(0.05 + 0.9 u),
+ * z2 = Q(0.05 + 0.9 (1 - v)) with Q the standard normal quantile, so the
+ * grid's tiles sit where nn_latent_grid puts its codes. */
+int pad_latent_textures(pad *p, nn_error *err);
+/* Decode the grid again if the weights changed (at most every 0.5 s);
+ * returns 1 if it did. */
+int pad_latent_grid(pad *p, double now);
+/* Decode the code at plane point (u, v) into p->decoded. */
+void pad_latent_decode(pad *p, float u, float v);
+/* Upload p->decoded to its texture if it changed. */
+void pad_latent_upload(pad *p);
 
 #endif
