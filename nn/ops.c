@@ -362,10 +362,6 @@ static void prediction_loss_backward(nn_graph *g, nn_node *node, int n)
         write_loss_grad(x, i, (node->aux[i] - t->value[i]) * scale, first);
 }
 
-/* ops_conv.c and ops_lstm.c: their products, for the sgemm-bound rate. */
-void nn_conv2d_gemms(const nn_graph *g, const nn_node *node, int n, nn_gemm_list *out);
-void nn_lstm_gemms(const nn_graph *g, const nn_node *node, int n, nn_gemm_list *out);
-
 const nn_op_def nn_ops[NN_OP_COUNT] = {
     [NN_OP_INPUT] = {"input", 0, NULL, NULL, NULL},
     [NN_OP_PARAM] = {"param", 0, NULL, NULL, NULL},
@@ -390,8 +386,16 @@ const nn_op_def nn_ops[NN_OP_COUNT] = {
 
 void nn_gemm_add(nn_gemm_list *out, int trans_a, int trans_b, int m, int n, int k)
 {
+    /* A shape already listed is counted again rather than listed twice. */
+    for (int i = 0; i < out->count; i++) {
+        nn_gemm *g = &out->gemm[i];
+        if (g->trans_a == trans_a && g->trans_b == trans_b && g->m == m && g->n == n && g->k == k) {
+            g->count++;
+            return;
+        }
+    }
     if (out->count < NN_MAX_GEMMS)
-        out->gemm[out->count++] = (nn_gemm){trans_a, trans_b, m, n, k};
+        out->gemm[out->count++] = (nn_gemm){trans_a, trans_b, m, n, k, 1};
 }
 
 const char *nn_op_name(int op)
