@@ -796,7 +796,7 @@ static int run_pad(nn_session *s, pad *p, const train_options *o, FILE *progress
     for (;;) {
         if (interrupted)
             return LIVE_INTERRUPTED;
-        if (pad_update(p, 10) != PAD_CONTINUE)
+        if (pad_update(p, 20) != PAD_CONTINUE) /* input wakes it at once */
             return LIVE_QUIT;
         nn_run_status st;
         nn_monitor_status(m, &st);

@@ -203,7 +203,6 @@ int pad_open(pad **out, const pad_config *cfg, nn_error *err)
         return nn_error_set(err, NN_ERUNTIME, "pad: out of memory");
     p->cfg = *cfg;
     p->label = -1;
-    p->test_accuracy = -1;
     p->start = pad_now();
     int rc = open_model(p, cfg->spec, err);
     if (rc) {
@@ -620,7 +619,8 @@ static void read_trainer(pad *p, double now)
     if (st.eval_version != p->eval_version) {
         nn_eval ev;
         p->eval_version = st.eval_version;
-        p->test_accuracy = nn_monitor_eval(p->monitor, &ev) && st.evaluated ? ev.accuracy : -1;
+        p->evaluated = nn_monitor_eval(p->monitor, &ev) && st.evaluated;
+        p->test_accuracy = ev.accuracy;
         p->test_loss = ev.loss;
         p->damage |= PANEL_TRAINER;
     }

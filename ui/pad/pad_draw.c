@@ -296,14 +296,14 @@ static void draw_trainer(pad *p)
          st->hp.epochs, st->step);
     if (p->vae) { /* no classes: the loss is all there is */
         text(p, FONT_NORMAL, x, y + line, 0, TEXT, "loss %.2f (negative ELBO per image)", st->loss_smooth);
-        if (p->test_accuracy >= 0)
+        if (p->evaluated)
             text(p, FONT_NORMAL, x, y + 2 * line, 0, TEXT, "test loss %.2f (last epoch)", p->test_loss);
         else
             text(p, FONT_NORMAL, x, y + 2 * line, 0, DIM, "test loss after the first epoch");
     } else {
         text(p, FONT_NORMAL, x, y + line, 0, TEXT, "loss %.4f   accuracy %.1f%%", st->loss_smooth,
              100.0 * st->accuracy_smooth);
-        if (p->test_accuracy >= 0)
+        if (p->evaluated)
             text(p, FONT_NORMAL, x, y + 2 * line, 0, TEXT, "test accuracy %.2f%% (last epoch)",
                  100.0 * p->test_accuracy);
         else

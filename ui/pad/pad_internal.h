@@ -82,8 +82,8 @@ struct pad {
     nn_run_status status;
     long status_version;
     double last_status_read;
-    double test_accuracy;         /* last evaluation, < 0 none */
-    double test_loss;
+    int evaluated;                /* this run has an evaluation: */
+    double test_accuracy, test_loss;
     long eval_version;
 
     int view;                     /* enum pad_view */
