@@ -131,7 +131,7 @@ static void measure_bound(const nn_graph *g, int batch, int reps, batch_result *
     float *a = calloc(biggest, sizeof(float)), *b = calloc(biggest, sizeof(float)), *c = calloc(biggest, sizeof(float));
     double seconds = 0;
     for (int i = 0; a && b && c && i < list.count; i++)
-        seconds += time_gemm(&list.gemm[i], reps, a, b, c);
+        seconds += time_gemm(&list.gemm[i], reps, a, b, c) * list.gemm[i].count;
     free(a);
     free(b);
     free(c);
@@ -402,7 +402,7 @@ static void print_json(const bench_options *o, preset_result *results, double pe
 /* sgemm GFLOP/s at 1024^3 with the chosen threads: the machine's ceiling. */
 static double peak_gflops(int reps)
 {
-    nn_gemm s = {0, 0, 1024, 1024, 1024};
+    nn_gemm s = {0, 0, 1024, 1024, 1024, 1};
     float *a = calloc(1024 * 1024, sizeof(float)), *b = calloc(1024 * 1024, sizeof(float)),
           *c = calloc(1024 * 1024, sizeof(float));
     double seconds = a && b && c ? time_gemm(&s, reps < 3 ? reps : 3, a, b, c) : 0;

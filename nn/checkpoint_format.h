@@ -82,6 +82,7 @@ static const struct {
     {"shuffle", offsetof(nn_trainer, shuffle_rng)},
     {"augment", offsetof(nn_trainer, augment_rng)},
     {"dropout", offsetof(nn_trainer, graph.rng)},
+    {"noise", offsetof(nn_trainer, graph.noise_rng)}, /* the VAE's latent samples */
 };
 #define NN_CKPT_STREAMS ((int)(sizeof nn_checkpoint_streams / sizeof nn_checkpoint_streams[0]))
 

@@ -292,7 +292,7 @@ double nn_gemm_flops(const nn_gemm_list *list)
 {
     double flops = 0;
     for (int i = 0; i < list->count; i++)
-        flops += 2.0 * list->gemm[i].m * list->gemm[i].n * list->gemm[i].k;
+        flops += 2.0 * list->gemm[i].m * list->gemm[i].n * list->gemm[i].k * list->gemm[i].count;
     return flops;
 }
 

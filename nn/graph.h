@@ -111,10 +111,12 @@ typedef struct nn_graph {
     struct nn_quant *quant;     /* when set, forward runs its layers in int8 (quant.h); owned */
 } nn_graph;
 
-/* One matrix product C[m,n] = op(A)[m,k] op(B)[k,n] (row-major). */
+/* A matrix product C[m,n] = op(A)[m,k] op(B)[k,n] (row-major), made
+ * count times in one step (a convolution makes one per sample). */
 typedef struct nn_gemm {
     int trans_a, trans_b;
     int m, n, k;
+    long count;
 } nn_gemm;
 
 #define NN_MAX_GEMMS 256
@@ -168,7 +170,7 @@ float *nn_graph_sample(const nn_graph *g, int node, int s);
 /* The matrix products of one training step on n samples (forward, weight
  * gradients, and input gradients where they are needed). */
 void nn_graph_gemms(const nn_graph *g, int n, nn_gemm_list *out);
-/* Floating-point operations of those products: sum of 2 m n k. */
+/* Floating-point operations of those products: sum of 2 m n k count. */
 double nn_gemm_flops(const nn_gemm_list *list);
 /* Find a node by name; -1 if none. */
 int nn_graph_find(const nn_graph *g, const char *name);

@@ -375,10 +375,10 @@ const nn_op_def nn_ops[NN_OP_COUNT] = {
     [NN_OP_SOFTMAX_XENT] = {"softmax_xent", 2, loss_infer, softmax_xent_forward, softmax_xent_backward},
     [NN_OP_SIGMOID_BCE] = {"sigmoid_bce", 2, loss_infer, sigmoid_bce_forward, prediction_loss_backward},
     [NN_OP_MSE] = {"mse", 2, loss_infer, mse_forward, prediction_loss_backward},
-    [NN_OP_CONV2D] = {"conv2d", 2, nn_conv2d_infer, nn_conv2d_forward, nn_conv2d_backward},
+    [NN_OP_CONV2D] = {"conv2d", 2, nn_conv2d_infer, nn_conv2d_forward, nn_conv2d_backward, nn_conv2d_gemms},
     [NN_OP_MAXPOOL] = {"maxpool", 1, nn_pool_infer, nn_maxpool_forward, nn_maxpool_backward},
     [NN_OP_AVGPOOL] = {"avgpool", 1, nn_pool_infer, nn_avgpool_forward, nn_avgpool_backward},
-    [NN_OP_LSTM] = {"lstm", 3, nn_lstm_infer, nn_lstm_forward, nn_lstm_backward},
+    [NN_OP_LSTM] = {"lstm", 3, nn_lstm_infer, nn_lstm_forward, nn_lstm_backward, nn_lstm_gemms},
     [NN_OP_GAUSSIAN] = {"gaussian", 1, nn_gaussian_infer, nn_gaussian_forward, nn_gaussian_backward},
     [NN_OP_KL] = {"kl", 1, nn_kl_infer, nn_kl_forward, nn_kl_backward},
     [NN_OP_ADD] = {"add", 2, nn_add_infer, nn_add_forward, nn_add_backward},
@@ -386,8 +386,16 @@ const nn_op_def nn_ops[NN_OP_COUNT] = {
 
 void nn_gemm_add(nn_gemm_list *out, int trans_a, int trans_b, int m, int n, int k)
 {
+    /* A shape already listed is counted again rather than listed twice. */
+    for (int i = 0; i < out->count; i++) {
+        nn_gemm *g = &out->gemm[i];
+        if (g->trans_a == trans_a && g->trans_b == trans_b && g->m == m && g->n == n && g->k == k) {
+            g->count++;
+            return;
+        }
+    }
     if (out->count < NN_MAX_GEMMS)
-        out->gemm[out->count++] = (nn_gemm){trans_a, trans_b, m, n, k};
+        out->gemm[out->count++] = (nn_gemm){trans_a, trans_b, m, n, k, 1};
 }
 
 const char *nn_op_name(int op)

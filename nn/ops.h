@@ -25,7 +25,8 @@ typedef struct nn_op_def {
     void (*gemms)(const nn_graph *g, const nn_node *node, int n, nn_gemm_list *out);
 } nn_op_def;
 
-/* Append a product to a list (dropped silently when the list is full). */
+/* Add a product to a list: a new shape is appended (while there is room),
+ * a listed one has its count raised. */
 void nn_gemm_add(nn_gemm_list *out, int trans_a, int trans_b, int m, int n, int k);
 
 extern const nn_op_def nn_ops[NN_OP_COUNT];
@@ -102,6 +103,7 @@ int nn_infer_same(nn_graph *g, nn_node *node, nn_error *err);
 int nn_conv2d_infer(nn_graph *g, nn_node *node, nn_error *err);
 void nn_conv2d_forward(nn_graph *g, nn_node *node, int n);
 void nn_conv2d_backward(nn_graph *g, nn_node *node, int n);
+void nn_conv2d_gemms(const nn_graph *g, const nn_node *node, int n, nn_gemm_list *out);
 int nn_pool_infer(nn_graph *g, nn_node *node, nn_error *err);
 void nn_maxpool_forward(nn_graph *g, nn_node *node, int n);
 void nn_maxpool_backward(nn_graph *g, nn_node *node, int n);
@@ -112,6 +114,7 @@ void nn_avgpool_backward(nn_graph *g, nn_node *node, int n);
 int nn_lstm_infer(nn_graph *g, nn_node *node, nn_error *err);
 void nn_lstm_forward(nn_graph *g, nn_node *node, int n);
 void nn_lstm_backward(nn_graph *g, nn_node *node, int n);
+void nn_lstm_gemms(const nn_graph *g, const nn_node *node, int n, nn_gemm_list *out);
 
 /* ops_vae.c */
 int nn_gaussian_infer(nn_graph *g, nn_node *node, nn_error *err);

@@ -235,6 +235,24 @@ void nn_conv2d_backward(nn_graph *g, nn_node *node, int n)
         nn_vec_axpy(job.w->grad, 1.0f, node->scratch + 2 * job.cg.k * job.cg.p, job.cg.k * (size_t)job.cg.o);
 }
 
+/* The products above, one per sample each: the forward, the weight gradient
+ * and, when the input needs one, the column gradient. */
+void nn_conv2d_gemms(const nn_graph *g, const nn_node *node, int n, nn_gemm_list *out)
+{
+    const nn_node *x = &g->nodes[node->in[0]], *w = &g->nodes[node->in[1]];
+    conv_geom cg;
+    conv_geometry(node, x, w, &cg);
+    int o = cg.o, k = (int)cg.k, p = (int)cg.p;
+    for (int s = 0; s < n; s++)
+        nn_gemm_add(out, 0, 0, o, p, k); /* y[O, P] = W[O, K] col[K, P] */
+    for (int s = 0; s < n; s++) {
+        if (w->needs_grad)
+            nn_gemm_add(out, 0, 1, o, k, p); /* dW[O, K] += dy[O, P] col[K, P]^T */
+        if (x->needs_grad)
+            nn_gemm_add(out, 1, 0, k, p, o); /* dcol[K, P] = W[O, K]^T dy[O, P] */
+    }
+}
+
 /* ---- pooling: y[n,C,OH,OW] from kh x kw windows of x[n,C,H,W] ------------ */
 
 int nn_pool_infer(nn_graph *g, nn_node *node, nn_error *err)

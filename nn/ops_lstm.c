@@ -258,3 +258,24 @@ void nn_lstm_backward(nn_graph *g, nn_node *node, int n)
         }
     }
 }
+
+/* The products above: one per step forward, one per step backward (all of
+ * [x_t, h_{t-1}]'s gradient when the input needs one, else only h_{t-1}'s,
+ * which step 0 does not need), and one for the whole sequence's dW. */
+void nn_lstm_gemms(const nn_graph *g, const nn_node *node, int n, nn_gemm_list *out)
+{
+    const nn_node *x = &g->nodes[node->in[0]], *w = &g->nodes[node->in[1]];
+    lstm_dims d;
+    lstm_dims_of(g, node, &d);
+    int T = d.t, H = d.h, fh = (int)d.fh;
+    for (int t = 0; t < T; t++)
+        nn_gemm_add(out, 0, 1, n, 4 * H, fh); /* a[n, 4H] = xh[n, F+H] W[4H, F+H]^T */
+    for (int t = T - 1; t >= 0; t--) {
+        if (x->needs_grad)
+            nn_gemm_add(out, 0, 0, n, fh, 4 * H); /* dxh[n, F+H] = da[n, 4H] W[4H, F+H] */
+        else if (t > 0)
+            nn_gemm_add(out, 0, 0, n, H, 4 * H); /* dh[n, H] = da[n, 4H] W[4H, F:F+H] */
+    }
+    if (w->needs_grad)
+        nn_gemm_add(out, 1, 0, 4 * H, fh, T * n); /* dW[4H, F+H] += dA[T*n, 4H]^T XH[T*n, F+H] */
+}

@@ -399,13 +399,22 @@ static inline void copy_run(int8_t *dst, const int8_t *src, int n)
 static void im2col_i8(const conv_shape *cs, const int8_t *padded, int k_pad, int8_t *cols)
 {
     int k = cs->c * cs->kh * cs->kw, hp = cs->h + 2 * cs->pad, wp = cs->w + 2 * cs->pad;
+    /* Runs of up to 8 bytes are copied as 8: each run's spill is overwritten
+     * by the next, and the last one's by the zero tail, which must then be
+     * at least 8 - kw long.  (The source may read up to 7 bytes past the
+     * padded plane, into the columns after it in the same buffer.) */
+    int wide = cs->kw <= 8 && k_pad - k >= 8 - cs->kw;
     for (int oy = 0; oy < cs->oh; oy++)
         for (int ox = 0; ox < cs->ow; ox++) {
             int8_t *row = cols + ((size_t)oy * (size_t)cs->ow + (size_t)ox) * (size_t)k_pad;
             const int8_t *at = padded + (size_t)oy * (size_t)cs->stride * (size_t)wp + (size_t)ox * (size_t)cs->stride;
             for (int c = 0; c < cs->c; c++, at += (size_t)hp * (size_t)wp)
-                for (int i = 0; i < cs->kh; i++, row += cs->kw)
-                    copy_run(row, at + (size_t)i * (size_t)wp, cs->kw);
+                for (int i = 0; i < cs->kh; i++, row += cs->kw) {
+                    if (wide)
+                        memcpy(row, at + (size_t)i * (size_t)wp, 8);
+                    else
+                        copy_run(row, at + (size_t)i * (size_t)wp, cs->kw);
+                }
             memset(row, 0, (size_t)(k_pad - k));
         }
 }

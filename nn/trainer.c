@@ -211,11 +211,15 @@ void nn_trainer_step(nn_trainer *t, nn_step_info *info)
     memset(info, 0, sizeof *info);
     info->bad_tensor = -1;
     info->bad_loss = !isfinite(loss);
-    for (int p = 0; p < g->n_param_tensors; p++)
-        if (!isfinite(g->stats[p].weight_norm)) {
+    /* The norm is a float sum of squares, which also overflows for huge but
+     * finite weights: only a weight that is itself NaN or infinite counts. */
+    for (int p = 0; p < g->n_param_tensors; p++) {
+        const nn_node *node = nn_graph_param_node(g, p);
+        if (!isfinite(g->stats[p].weight_norm) && nn_vec_first_nonfinite(node->value, node->size) >= 0) {
             info->bad_tensor = p;
             break;
         }
+    }
     t->step++;
     t->pos += (size_t)n;
     t->epoch_loss += (double)loss * n;

@@ -200,10 +200,11 @@ START_TEST(test_round_trip)
     }
     ck_assert_int_eq(ck.has_optim, 1);
     ck_assert_int_eq(ck.optim_t, 7);
-    ck_assert_int_eq(ck.n_rngs, 3);
+    ck_assert_int_eq(ck.n_rngs, 4);
     ck_assert(memcmp(&ck.rngs[0].state, &t.shuffle_rng, sizeof t.shuffle_rng) == 0);
     ck_assert(memcmp(&ck.rngs[1].state, &t.augment_rng, sizeof t.augment_rng) == 0);
     ck_assert(memcmp(&ck.rngs[2].state, &t.graph.rng, sizeof t.graph.rng) == 0);
+    ck_assert(memcmp(&ck.rngs[3].state, &t.graph.noise_rng, sizeof t.graph.noise_rng) == 0);
     ck_assert_int_eq(ck.has_position, 1);
     ck_assert_int_eq(ck.epoch, 1);
     ck_assert_int_eq(ck.step, 7);

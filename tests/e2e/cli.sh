@@ -404,6 +404,18 @@ print("vae, 2 epochs: negative ELBO", losses)
 PY
 checks=$((checks + 1))
 
+# --flip mirrors training images: a different run, while --flip=0 draws as before.
+run_json "$tmp/flip.json" --model linear --epochs 1 --flip || fail "train --flip exited $?"
+run_json "$tmp/noflip.json" --model linear --epochs 1 --flip=0 || fail "train --flip=0 exited $?"
+run_json "$tmp/plain.json" --model linear --epochs 1 || fail "train exited $?"
+python3 - "$tmp/flip.json" "$tmp/noflip.json" "$tmp/plain.json" <<'PY' || fail "--flip"
+import json, sys
+flip, noflip, plain = (json.load(open(p)) for p in sys.argv[1:4])
+assert flip["train_loss"] != plain["train_loss"]
+assert noflip["train_loss"] == plain["train_loss"]
+PY
+checks=$((checks + 1))
+
 # The figures the presets promise (seed 1, preset defaults).
 for want in "linear 0.90" "mlp 0.955" "mlp-tanh 0.93"; do
 	read -r model floor <<<"$want"
