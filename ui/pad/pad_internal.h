@@ -116,6 +116,19 @@ double pad_now(void);
 /* The model's own graph: the classifier's or the decoder's. */
 nn_graph *pad_graph(pad *p);
 
+/* Bake the fonts again if the window's pixel density changed (pad.c). */
+int pad_update_scale(pad *p, nn_error *err);
+
+/* Input (pad_input.c): handle one event, returning an enum pad_result. */
+int pad_handle_event(pad *p, const SDL_Event *e);
+/* Classify the canvas (stroke: because the drawing changed). */
+void pad_classify(pad *p, int stroke);
+/* A transient note in the footer. */
+void pad_say(pad *p, const char *text);
+/* --events lines: a prediction (cause "stroke" or "weights"), a latent code. */
+void pad_log_prediction(pad *p, const char *cause, double latency_ms);
+void pad_log_latent(pad *p, double latency_ms);
+
 /* Draw the damaged panels (enum pad_panel bits) and show them (pad_draw.c). */
 void pad_render(pad *p, int damage);
 /* Rebuild the weights view's texture from the predictor's weights
