@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,22 @@ int cli_load_model_file(const char *path, const char *data, nn_checkpoint *ck, n
         nn_checkpoint_free(ck);
         return rc;
     }
+    return 0;
+}
+
+int cli_model_baseline(nn_trainer *t, const nn_checkpoint *ck, const nn_hparams *hp, const nn_dataset *train,
+                       const nn_dataset *test, nn_eval *ev, size_t *dense_size)
+{
+    nn_error err;
+    if (nn_trainer_init(t, &ck->spec, hp, train, &err))
+        return cli_report(&err);
+    nn_export dense = {.encoding = NN_TENSOR_DENSE, .from = ck, .test_loss = NAN, .test_accuracy = NAN};
+    if (nn_checkpoint_apply(ck, &t->graph, &err) ||
+        nn_checkpoint_export(&t->graph, &ck->spec, &ck->hp, &dense, NULL, dense_size, &err)) {
+        nn_trainer_free(t);
+        return cli_report(&err);
+    }
+    nn_trainer_evaluate(t, test, ev);
     return 0;
 }
 

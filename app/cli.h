@@ -12,6 +12,7 @@
 #include "error.h"
 #include "hparams.h"
 #include "spec.h"
+#include "trainer.h"
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 
@@ -62,6 +63,13 @@ int cli_load_model(const char *name, const cli_hparams *opts, nn_spec *spec, nn_
  * and returns an exit code (0 on success, everything freed otherwise). */
 int cli_load_model_file(const char *path, const char *data, nn_checkpoint *ck, nn_dataset *train, nn_dataset *test,
                         char *dir, size_t len);
+
+/* A trainer holding a model file's weights, and where prune and quantize
+ * start from: test loss and accuracy in ev, and in dense_size the size of
+ * the file with the weights stored dense and no training state.  Prints
+ * errors and returns an exit code; on failure t is freed. */
+int cli_model_baseline(nn_trainer *t, const nn_checkpoint *ck, const nn_hparams *hp, const nn_dataset *train,
+                       const nn_dataset *test, nn_eval *ev, size_t *dense_size);
 
 /* The training options' help text, shared by train and future commands. */
 extern const char cli_hparams_help[];

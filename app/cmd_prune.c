@@ -200,25 +200,13 @@ int cmd_prune(int argc, char **argv)
         }
     hp.epochs = o.finetune > 0 ? o.finetune : 1;
     hp.threads = nn_set_threads(hp.threads);
-    if (nn_trainer_init(&t, &ck.spec, &hp, &train, &err)) {
-        rc = cli_report(&err);
-        goto out;
-    }
-    have_trainer = 1;
-    if (nn_checkpoint_apply(&ck, &t.graph, &err)) {
-        rc = cli_report(&err);
-        goto out;
-    }
     nn_eval ev;
-    nn_trainer_evaluate(&t, &test, &ev);
+    if ((rc = cli_model_baseline(&t, &ck, &hp, &train, &test, &ev, &rep.size_dense)))
+        goto out;
+    have_trainer = 1;
     rep.acc_before = ev.accuracy;
     rep.loss_before = ev.loss;
     rep.size_before = ck.file_size;
-    nn_export dense = {.encoding = NN_TENSOR_DENSE, .from = &ck, .test_loss = NAN, .test_accuracy = NAN};
-    if (nn_checkpoint_export(&t.graph, &ck.spec, &ck.hp, &dense, NULL, &rep.size_dense, &err)) {
-        rc = cli_report(&err);
-        goto out;
-    }
 
     /* Pruned at once, for the figure; a gradual run then starts again from
      * the trained weights. */

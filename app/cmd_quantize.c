@@ -199,23 +199,14 @@ int cmd_quantize(int argc, char **argv)
     /* Figures on one thread, so both sides are measured alike. */
     nn_hparams hp = ck.hp;
     hp.threads = nn_set_threads(1);
-    if (nn_trainer_init(&t, &ck.spec, &hp, &train, &err)) {
-        rc = cli_report(&err);
-        goto out;
-    }
-    have_trainer = 1;
-    if (nn_checkpoint_apply(&ck, &t.graph, &err)) {
-        rc = cli_report(&err);
-        goto out;
-    }
     nn_eval ev;
-    nn_trainer_evaluate(&t, &test, &ev);
+    if ((rc = cli_model_baseline(&t, &ck, &hp, &train, &test, &ev, &rep.size_dense)))
+        goto out;
+    have_trainer = 1;
     rep.acc_before = ev.accuracy;
     rep.loss_before = ev.loss;
     rep.size_before = ck.file_size;
-    nn_export dense = {.encoding = NN_TENSOR_DENSE, .from = &ck, .test_loss = NAN, .test_accuracy = NAN};
-    if (nn_checkpoint_export(&t.graph, &ck.spec, &ck.hp, &dense, NULL, &rep.size_dense, &err) ||
-        nn_quant_build(&q, &t.graph, &train, (size_t)o.calibrate, &err)) {
+    if (nn_quant_build(&q, &t.graph, &train, (size_t)o.calibrate, &err)) {
         rc = cli_report(&err);
         goto out;
     }
