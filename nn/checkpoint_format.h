@@ -91,6 +91,8 @@ struct nn_bytes;
 struct nn_bytes_reader;
 int nn_checkpoint_read_tensors(struct nn_bytes_reader *r, nn_checkpoint *ck);
 int nn_checkpoint_read_scales(struct nn_bytes_reader *r, nn_checkpoint *ck);
+/* A parameter's dimension count and dimensions, checked, into p (PARM and TENS). */
+int nn_checkpoint_read_shape(struct nn_bytes_reader *r, nn_checkpoint_tensor *p);
 /* Write data to path through a temporary file, flushed and renamed. */
 int nn_checkpoint_write_file(const char *path, const unsigned char *data, size_t n, nn_error *err);
 

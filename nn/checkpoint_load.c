@@ -110,26 +110,8 @@ static int read_params(loader *l)
         if (nn_bytes_get_string(r, p->name, sizeof p->name, what))
             return NN_EINPUT;
         ck->n_tensors = (int)i + 1;
-        snprintf(what, sizeof what, "the shape of parameter %s", p->name);
-        size_t at = r->pos;
-        uint32_t ndim = nn_bytes_get_u32(r, what);
-        if (!r->failed && (ndim < 1 || ndim > NN_MAX_DIMS)) {
-            r->pos = at;
-            return nn_bytes_fail(r, "parameter %s has %u dimensions (1..%d expected)", p->name, ndim, NN_MAX_DIMS);
-        }
-        p->ndim = (int)ndim;
-        p->size = 1;
-        for (int d = 0; d < p->ndim && !r->failed; d++) {
-            at = r->pos;
-            uint32_t dim = nn_bytes_get_u32(r, what);
-            if (!r->failed && (dim < 1 || dim > 1u << 30 || p->size > SIZE_MAX / 4 / dim)) {
-                r->pos = at;
-                return nn_bytes_fail(r, "parameter %s: dimension %d is %u (1..%u expected)", p->name, d + 1, dim,
-                                     1u << 30);
-            }
-            p->dim[d] = (int)dim;
-            p->size *= dim;
-        }
+        if (nn_checkpoint_read_shape(r, p))
+            return NN_EINPUT;
         snprintf(what, sizeof what, "parameter %s", p->name);
         if (r->failed || nn_bytes_need(r, 4 * p->size, what))
             return NN_EINPUT;

@@ -15,7 +15,7 @@
 
 /* ---- reading ------------------------------------------------------------- */
 
-static int read_shape(nn_bytes_reader *r, nn_checkpoint_tensor *p)
+int nn_checkpoint_read_shape(nn_bytes_reader *r, nn_checkpoint_tensor *p)
 {
     char what[80];
     snprintf(what, sizeof what, "the shape of parameter %s", p->name);
@@ -127,7 +127,7 @@ int nn_checkpoint_read_tensors(nn_bytes_reader *r, nn_checkpoint *ck)
         if (nn_bytes_get_string(r, p->name, sizeof p->name, what))
             return NN_EINPUT;
         ck->n_tensors = (int)i + 1;
-        if (read_shape(r, p))
+        if (nn_checkpoint_read_shape(r, p))
             return NN_EINPUT;
         snprintf(what, sizeof what, "parameter %s", p->name);
         size_t at = r->pos;
