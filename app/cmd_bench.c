@@ -27,7 +27,9 @@ static const char bench_help[] =
     "Measures, for each preset: training samples/s at each batch size (data\n"
     "augmentation off, evaluation excluded), the sgemm-bound rate (the\n"
     "training step's matrix products timed alone with cblas_sgemm at the same\n"
-    "shapes: the ceiling the step could reach), batch-1 inference latency\n"
+    "shapes, each at the better of OpenBLAS's own threads and one thread's\n"
+    "time shared evenly over the cores: the ceiling the step could reach),\n"
+    "batch-1 inference latency\n"
     "(median and 99th percentile) and peak resident memory. Each figure is the\n"
     "median of --reps timed repetitions after a warm-up.\n"
     "\n"
@@ -36,7 +38,7 @@ static const char bench_help[] =
     "  --batches N,N,...    training batch sizes (default 64,256)\n"
     "  --reps N             repetitions per figure (default 5)\n"
     "  --seconds S          length of one training repetition (default 0.3)\n"
-    "  --threads N          BLAS threads (default: one per core)\n"
+    "  --threads N          threads (default: one per core)\n"
     "  --data DIR           training images (default data/mnist-small)\n"
     "  --json               one JSON object on stdout\n"
     "\n"
@@ -97,8 +99,9 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* Seconds for one product of this shape: median over reps of a timed loop. */
-static double time_gemm(const nn_gemm *s, int reps, float *a, float *b, float *c)
+/* Seconds for one product of this shape with OpenBLAS on the given number
+ * of threads: the median over reps of a timed loop. */
+static double time_gemm_on(const nn_gemm *s, int reps, int threads, float *a, float *b, float *c)
 {
     int lda = s->trans_a ? s->m : s->k, ldb = s->trans_b ? s->k : s->n;
     CBLAS_TRANSPOSE ta = s->trans_a ? CblasTrans : CblasNoTrans, tb = s->trans_b ? CblasTrans : CblasNoTrans;
@@ -106,6 +109,7 @@ static double time_gemm(const nn_gemm *s, int reps, float *a, float *b, float *c
     int calls = (int)fmax(3, fmin(2000, 2e7 / flops)); /* about 20 MFLOP per sample of the timing */
     double t[64];
     reps = reps > 64 ? 64 : reps;
+    openblas_set_num_threads(threads);
     cblas_sgemm(CblasRowMajor, ta, tb, s->m, s->n, s->k, 1.0f, a, lda, b, ldb, 1.0f, c, s->n);
     for (int r = 0; r < reps; r++) {
         double start = now_seconds();
@@ -113,11 +117,23 @@ static double time_gemm(const nn_gemm *s, int reps, float *a, float *b, float *c
             cblas_sgemm(CblasRowMajor, ta, tb, s->m, s->n, s->k, 1.0f, a, lda, b, ldb, 1.0f, c, s->n);
         t[r] = (now_seconds() - start) / calls;
     }
+    openblas_set_num_threads(1); /* as training keeps it (nn/gemm.h) */
     return median(t, reps);
 }
 
+/* The least time one product of this shape can take on `threads` cores:
+ * OpenBLAS splitting it over its own threads, or one thread's time shared
+ * perfectly among the cores, whichever is less. */
+static double time_gemm(const nn_gemm *s, int reps, int threads, float *a, float *b, float *c)
+{
+    double one = time_gemm_on(s, reps, 1, a, b, c);
+    if (threads <= 1)
+        return one;
+    return fmin(one / threads, time_gemm_on(s, reps, threads, a, b, c));
+}
+
 /* Time every product of one training step; fills the bound figures. */
-static void measure_bound(const nn_graph *g, int batch, int reps, batch_result *r)
+static void measure_bound(const nn_graph *g, int batch, int reps, int threads, batch_result *r)
 {
     nn_gemm_list list;
     nn_graph_gemms(g, batch, &list);
@@ -131,7 +147,7 @@ static void measure_bound(const nn_graph *g, int batch, int reps, batch_result *
     float *a = calloc(biggest, sizeof(float)), *b = calloc(biggest, sizeof(float)), *c = calloc(biggest, sizeof(float));
     double seconds = 0;
     for (int i = 0; a && b && c && i < list.count; i++)
-        seconds += time_gemm(&list.gemm[i], reps, a, b, c) * list.gemm[i].count;
+        seconds += time_gemm(&list.gemm[i], reps, threads, a, b, c) * list.gemm[i].count;
     free(a);
     free(b);
     free(c);
@@ -172,7 +188,7 @@ static int measure_training(const nn_spec *spec, const nn_hparams *base, const n
     }
     r->batch = batch;
     r->samples_per_sec = median(rates, reps);
-    measure_bound(&t.graph, batch, reps, r);
+    measure_bound(&t.graph, batch, reps, o->threads, r);
     nn_trainer_free(&t);
     return 0;
 }
@@ -400,12 +416,12 @@ static void print_json(const bench_options *o, preset_result *results, double pe
 }
 
 /* sgemm GFLOP/s at 1024^3 with the chosen threads: the machine's ceiling. */
-static double peak_gflops(int reps)
+static double peak_gflops(int reps, int threads)
 {
     nn_gemm s = {0, 0, 1024, 1024, 1024, 1};
     float *a = calloc(1024 * 1024, sizeof(float)), *b = calloc(1024 * 1024, sizeof(float)),
           *c = calloc(1024 * 1024, sizeof(float));
-    double seconds = a && b && c ? time_gemm(&s, reps < 3 ? reps : 3, a, b, c) : 0;
+    double seconds = a && b && c ? time_gemm(&s, reps < 3 ? reps : 3, threads, a, b, c) : 0;
     free(a);
     free(b);
     free(c);
@@ -473,7 +489,7 @@ int cmd_bench(int argc, char **argv)
     }
     if (live)
         fputs("\r\033[K", stderr);
-    double peak = peak_gflops(o.reps);
+    double peak = peak_gflops(o.reps, o.threads);
     if (o.json) {
         print_json(&o, results, peak);
     } else {

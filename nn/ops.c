@@ -7,6 +7,8 @@
  * later writers accumulate, so no memset of gradients is needed per step. */
 #include "ops.h"
 
+#include "gemm.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
@@ -46,20 +48,26 @@ static void matmul_forward(nn_graph *g, nn_node *node, int n)
     if (n == 1) /* one sample (the pad, predict): gemv skips sgemm's packing of W */
         cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, 1.0f, w->value, k, x->value, 1, 0.0f, node->value, 1);
     else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, k,
-                    1.0f, x->value, k, w->value, k, 0.0f, node->value, m);
+        nn_sgemm(&(nn_sgemm_args){.trans_b = 1, .m = n, .n = m, .k = k, .a = x->value, .lda = k,
+                                  .b = w->value, .ldb = k, .c = node->value, .ldc = m});
 }
 
 static void matmul_backward(nn_graph *g, nn_node *node, int n)
 {
     nn_node *x = nn_op_input(g, node, 0), *w = nn_op_input(g, node, 1);
     int m = w->dim[0], k = w->dim[1];
-    if (w->needs_grad) /* dW[M,K] = dy^T[M,n] x[n,K] */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, k, n,
-                    1.0f, node->grad, m, x->value, k, nn_grad_first(w) ? 0.0f : 1.0f, w->grad, k);
-    if (x->needs_grad) /* dx[n,K] = dy[n,M] W[M,K] */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, k, m,
-                    1.0f, node->grad, m, w->value, k, nn_grad_first(x) ? 0.0f : 1.0f, x->grad, k);
+    /* dW[M,K] = dy^T[M,n] x[n,K] */
+    nn_sgemm_args dw = {.trans_a = 1, .m = m, .n = k, .k = n, .a = node->grad, .lda = m, .b = x->value, .ldb = k,
+                        .beta = w->needs_grad && !nn_grad_first(w), .c = w->grad, .ldc = k};
+    /* dx[n,K] = dy[n,M] W[M,K] */
+    nn_sgemm_args dx = {.m = n, .n = k, .k = m, .a = node->grad, .lda = m, .b = w->value, .ldb = k,
+                        .beta = x->needs_grad && !nn_grad_first(x), .c = x->grad, .ldc = k};
+    if (w->needs_grad && x->needs_grad) /* as many flops each: one per thread */
+        nn_sgemm_pair(&dw, &dx);
+    else if (w->needs_grad)
+        nn_sgemm(&dw);
+    else if (x->needs_grad)
+        nn_sgemm(&dx);
 }
 
 static void matmul_gemms(const nn_graph *g, const nn_node *node, int n, nn_gemm_list *out)

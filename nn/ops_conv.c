@@ -166,17 +166,10 @@ typedef struct conv_job {
 
 /* Run fn over the batch's samples split between the two threads, each
  * making its own single-threaded products: per-sample products are too
- * small for OpenBLAS to split well, and this way the column building is
- * split too. */
+ * small to split, and this way the column building is split too. */
 static int for_samples(int n, nn_range_fn fn, void *ctx)
 {
-    int threads = openblas_get_num_threads();
-    if (threads > 1)
-        openblas_set_num_threads(1);
-    int parts = nn_parallel_for((size_t)n, 2, fn, ctx);
-    if (threads > 1)
-        openblas_set_num_threads(threads);
-    return parts;
+    return nn_parallel_for((size_t)n, 2, fn, ctx);
 }
 
 static void conv_forward_samples(void *ctx, size_t begin, size_t end, int part)

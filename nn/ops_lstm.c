@@ -18,12 +18,13 @@
  * tanh(C).  Each step is then one product, and so is the weight gradient of
  * the whole sequence, dW = dA[T*n, 4H]^T XH[T*n, F+H].  The gate
  * nonlinearities use nn_fast_expf so their loops vectorise, and the two
- * threads take half the batch each. */
+ * threads take half the batch each through the whole sequence. */
 #include "ops.h"
 
 #include <cblas.h>
 #include <string.h>
 
+#include "gemm.h"
 #include "parallel.h"
 
 typedef struct lstm_dims {
@@ -101,12 +102,17 @@ int nn_lstm_infer(nn_graph *g, nn_node *node, nn_error *err)
     return NN_OK;
 }
 
-/* One step of the batch, split between the threads by samples. */
+/* One pass over the batch.  Samples never meet in the recurrence, so the
+ * two threads each take half the batch through every step on their own,
+ * with no hand-over between steps; only the weight gradient, a product over
+ * the whole sequence, is shared afterwards. */
 typedef struct lstm_step {
     const lstm_dims *d;
     const lstm_buffers *buf;
-    const float *bias;
-    int n, t;
+    const nn_node *node, *x;
+    const float *w, *bias;
+    float *dx;          /* x's gradient, or NULL when x needs none */
+    int n, t, x_first;
 } lstm_step;
 
 /* Gates, cell and hidden state of step t from its pre-activations. */
@@ -142,37 +148,47 @@ static void lstm_cells(void *ctx, size_t begin, size_t end, int part)
     }
 }
 
+/* The forward pass of samples [begin, end) through every step. */
+static void lstm_forward_samples(void *ctx, size_t begin, size_t end, int part)
+{
+    lstm_step st = *(const lstm_step *)ctx;
+    const lstm_buffers *buf = st.buf;
+    int T = st.d->t, F = st.d->f, H = st.d->h, n = st.n, rows = (int)(end - begin);
+    size_t fh = st.d->fh, step_xh = (size_t)n * fh;
+    /* x_t of every sample beside h_{t-1}; h_{-1} = c_{-1} = 0 */
+    for (size_t i = begin; i < end; i++) {
+        for (int t = 0; t < T; t++)
+            memcpy(buf->xh + t * step_xh + i * fh, st.x->value + i * st.x->size + (size_t)t * F,
+                   (size_t)F * sizeof(float));
+        memset(buf->xh + i * fh + F, 0, (size_t)H * sizeof(float));
+        memset(buf->cell + i * H, 0, (size_t)H * sizeof(float));
+    }
+    for (int t = 0; t < T; t++) {
+        /* a[rows, 4H] = [x_t, h_{t-1}][rows, F+H] W[4H, F+H]^T */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, 4 * H, (int)fh, 1.0f,
+                    buf->xh + t * step_xh + begin * fh, (int)fh, st.w, (int)fh, 0.0f,
+                    buf->gates + ((size_t)t * n + begin) * 4 * H, 4 * H);
+        st.t = t;
+        lstm_cells(&st, begin, end, part);
+    }
+    for (size_t i = begin; i < end; i++) {
+        float *y = st.node->value + i * st.node->size;
+        if (!st.node->args.all_steps)
+            memcpy(y, buf->xh + T * step_xh + i * fh + F, (size_t)H * sizeof(float));
+        else
+            for (int t = 0; t < T; t++)
+                memcpy(y + (size_t)t * H, buf->xh + (t + 1) * step_xh + i * fh + F, (size_t)H * sizeof(float));
+    }
+}
+
 void nn_lstm_forward(nn_graph *g, nn_node *node, int n)
 {
     const nn_node *x = nn_op_input(g, node, 0), *w = nn_op_input(g, node, 1), *bias = nn_op_input(g, node, 2);
     lstm_dims d;
     lstm_dims_of(g, node, &d);
     lstm_buffers buf = lstm_buffers_of(g, node, &d);
-    int T = d.t, F = d.f, H = d.h;
-    size_t fh = d.fh, step_xh = (size_t)n * fh;
-    /* x_t of every sample beside h_{t-1}; h_{-1} = c_{-1} = 0 */
-    for (int t = 0; t < T; t++)
-        for (int i = 0; i < n; i++)
-            memcpy(buf.xh + t * step_xh + i * fh, x->value + i * x->size + (size_t)t * F, (size_t)F * sizeof(float));
-    for (int i = 0; i < n; i++)
-        memset(buf.xh + i * fh + F, 0, (size_t)H * sizeof(float));
-    memset(buf.cell, 0, (size_t)n * H * sizeof(float));
-    lstm_step st = {.d = &d, .buf = &buf, .bias = bias->value, .n = n};
-    for (int t = 0; t < T; t++) {
-        /* a[n, 4H] = [x_t, h_{t-1}][n, F+H] W[4H, F+H]^T */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, 4 * H, (int)fh, 1.0f, buf.xh + t * step_xh,
-                    (int)fh, w->value, (int)fh, 0.0f, buf.gates + (size_t)t * n * 4 * H, 4 * H);
-        st.t = t;
-        nn_parallel_for((size_t)n, 8, lstm_cells, &st);
-    }
-    for (int i = 0; i < n; i++) {
-        float *y = node->value + i * node->size;
-        if (!node->args.all_steps)
-            memcpy(y, buf.xh + T * step_xh + i * fh + F, (size_t)H * sizeof(float));
-        else
-            for (int t = 0; t < T; t++)
-                memcpy(y + (size_t)t * H, buf.xh + (t + 1) * step_xh + i * fh + F, (size_t)H * sizeof(float));
-    }
+    lstm_step st = {.d = &d, .buf = &buf, .node = node, .x = x, .w = w->value, .bias = bias->value, .n = n};
+    nn_parallel_for((size_t)n, 2, lstm_forward_samples, &st);
 }
 
 /* Gradients of step t's gate pre-activations from dh and dc, which become
@@ -203,59 +219,87 @@ static void lstm_cells_backward(void *ctx, size_t begin, size_t end, int part)
     }
 }
 
+/* Backpropagation through time of samples [begin, end), down to the
+ * gradients of every step's gate pre-activations (and of x). */
+static void lstm_backward_samples(void *ctx, size_t begin, size_t end, int part)
+{
+    lstm_step st = *(const lstm_step *)ctx;
+    const lstm_buffers *buf = st.buf;
+    int T = st.d->t, F = st.d->f, H = st.d->h, n = st.n, rows = (int)(end - begin);
+    int all = st.node->args.all_steps;
+    size_t fh = st.d->fh, step_g = (size_t)n * 4 * H, size = st.node->size;
+    const float *dy = st.node->grad;
+    /* dh: the gradient reaching h_{T-1}, from the output */
+    for (size_t i = begin; i < end; i++) {
+        memcpy(buf->dh + i * H, dy + i * size + (all ? (size_t)(T - 1) * H : 0), (size_t)H * sizeof(float));
+        memset(buf->dc + i * H, 0, (size_t)H * sizeof(float));
+    }
+    for (int t = T - 1; t >= 0; t--) {
+        st.t = t;
+        lstm_cells_backward(&st, begin, end, part);
+        const float *da = buf->da + t * step_g + begin * 4 * H;
+        if (st.dx) { /* d[x_t, h_{t-1}][rows, F+H] = da[rows, 4H] W[4H, F+H] */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, (int)fh, 4 * H, 1.0f, da, 4 * H, st.w,
+                        (int)fh, 0.0f, buf->dxh + begin * fh, (int)fh);
+            for (size_t i = begin; i < end; i++) {
+                float *restrict dx = st.dx + i * st.x->size + (size_t)t * F;
+                const float *restrict src = buf->dxh + i * fh;
+                for (int j = 0; j < F; j++)
+                    dx[j] = st.x_first ? src[j] : dx[j] + src[j];
+                if (t > 0)
+                    memcpy(buf->dh + i * H, src + F, (size_t)H * sizeof(float));
+            }
+        } else if (t > 0) { /* dh_{t-1}[rows, H] = da[rows, 4H] W[4H, F:F+H] */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, H, 4 * H, 1.0f, da, 4 * H, st.w + F,
+                        (int)fh, 0.0f, buf->dh + begin * H, H);
+        }
+        if (all && t > 0) /* h_{t-1} is also an output */
+            for (size_t i = begin; i < end; i++)
+                nn_vec_axpy(buf->dh + i * H, 1.0f, dy + i * size + (size_t)(t - 1) * H, (size_t)H);
+    }
+}
+
+typedef struct lstm_bias_job {
+    const float *da;
+    float *db;
+    int rows, width, first;
+} lstm_bias_job;
+
+/* db[j] (+)= column j's sum of dA, for columns [begin, end). */
+static void lstm_bias_columns(void *ctx, size_t begin, size_t end, int part)
+{
+    (void)part;
+    const lstm_bias_job *job = ctx;
+    float *restrict db = job->db;
+    if (job->first)
+        memset(db + begin, 0, (end - begin) * sizeof(float));
+    for (int r = 0; r < job->rows; r++) {
+        const float *restrict dar = job->da + (size_t)r * job->width;
+        for (size_t j = begin; j < end; j++)
+            db[j] += dar[j];
+    }
+}
+
 void nn_lstm_backward(nn_graph *g, nn_node *node, int n)
 {
     nn_node *x = nn_op_input(g, node, 0), *w = nn_op_input(g, node, 1), *bias = nn_op_input(g, node, 2);
     lstm_dims d;
     lstm_dims_of(g, node, &d);
     lstm_buffers buf = lstm_buffers_of(g, node, &d);
-    int T = d.t, F = d.f, H = d.h, all = node->args.all_steps;
-    size_t fh = d.fh, step_g = (size_t)n * 4 * H, step_c = (size_t)n * H;
-    int x_first = x->needs_grad && nn_grad_first(x);
-    const float *dy = node->grad;
-
-    /* dh: the gradient reaching h_{T-1}, from the output */
-    for (int i = 0; i < n; i++)
-        memcpy(buf.dh + (size_t)i * H, dy + i * node->size + (all ? (size_t)(T - 1) * H : 0),
-               (size_t)H * sizeof(float));
-    memset(buf.dc, 0, step_c * sizeof(float));
-    lstm_step st = {.d = &d, .buf = &buf, .n = n};
-    for (int t = T - 1; t >= 0; t--) {
-        st.t = t;
-        nn_parallel_for((size_t)n, 8, lstm_cells_backward, &st);
-        float *da = buf.da + t * step_g;
-        if (x->needs_grad) { /* d[x_t, h_{t-1}][n, F+H] = da[n, 4H] W[4H, F+H] */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, (int)fh, 4 * H, 1.0f, da, 4 * H, w->value,
-                        (int)fh, 0.0f, buf.dxh, (int)fh);
-            for (int i = 0; i < n; i++) {
-                float *restrict dx = x->grad + i * x->size + (size_t)t * F;
-                const float *restrict src = buf.dxh + i * fh;
-                for (int j = 0; j < F; j++)
-                    dx[j] = x_first ? src[j] : dx[j] + src[j];
-                if (t > 0)
-                    memcpy(buf.dh + (size_t)i * H, src + F, (size_t)H * sizeof(float));
-            }
-        } else if (t > 0) { /* dh_{t-1}[n, H] = da[n, 4H] W[4H, F:F+H] */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, H, 4 * H, 1.0f, da, 4 * H, w->value + F,
-                        (int)fh, 0.0f, buf.dh, H);
-        }
-        if (all && t > 0) /* h_{t-1} is also an output */
-            for (int i = 0; i < n; i++)
-                nn_vec_axpy(buf.dh + (size_t)i * H, 1.0f, dy + i * node->size + (size_t)(t - 1) * H, (size_t)H);
-    }
-    int rows = T * n;
+    int H = d.h, rows = d.t * n;
+    size_t fh = d.fh;
+    lstm_step st = {.d = &d, .buf = &buf, .node = node, .x = x, .w = w->value, .n = n,
+                    .dx = x->needs_grad ? x->grad : NULL};
+    st.x_first = x->needs_grad && nn_grad_first(x);
+    nn_parallel_for((size_t)n, 2, lstm_backward_samples, &st);
     if (w->needs_grad) /* dW[4H, F+H] += dA[T*n, 4H]^T XH[T*n, F+H] */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 4 * H, (int)fh, rows, 1.0f, buf.da, 4 * H, buf.xh,
-                    (int)fh, nn_grad_first(w) ? 0.0f : 1.0f, w->grad, (int)fh);
-    if (bias->needs_grad) { /* db[4H] += column sums of dA */
-        float *restrict db = bias->grad;
-        if (nn_grad_first(bias))
-            memset(db, 0, (size_t)4 * H * sizeof(float));
-        for (int r = 0; r < rows; r++) {
-            const float *restrict dar = buf.da + (size_t)r * 4 * H;
-            for (int j = 0; j < 4 * H; j++)
-                db[j] += dar[j];
-        }
+        nn_sgemm(&(nn_sgemm_args){.trans_a = 1, .m = 4 * H, .n = (int)fh, .k = rows, .a = buf.da, .lda = 4 * H,
+                                  .b = buf.xh, .ldb = (int)fh, .beta = !nn_grad_first(w), .c = w->grad,
+                                  .ldc = (int)fh});
+    if (bias->needs_grad) {
+        lstm_bias_job job = {.da = buf.da, .db = bias->grad, .rows = rows, .width = 4 * H,
+                             .first = nn_grad_first(bias)};
+        nn_parallel_for((size_t)4 * H, 64, lstm_bias_columns, &job);
     }
 }
 

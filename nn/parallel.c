@@ -1,6 +1,9 @@
 /* The helper thread behind nn_parallel_for: one job slot, handed over with
- * atomics.  The helper spins with sched_yield for a while after each job
- * (training posts a job every few hundred microseconds) and then sleeps on a
+ * atomics.  Both sides wait by spinning on the CPU's pause instruction, not
+ * sched_yield: on a busy machine a yield hands the core to another process
+ * for a whole time slice, milliseconds against products of tens of
+ * microseconds.  The helper spins for a short while after each job (a
+ * training step posts one every few microseconds) and then sleeps on a
  * condition variable, so an idle program costs no CPU. */
 #include "parallel.h"
 
@@ -9,7 +12,17 @@
 #include <stdatomic.h>
 #include <time.h>
 
-#define SPIN_SECONDS 0.05
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#elif defined(__aarch64__)
+#define cpu_relax() __asm__ __volatile__("yield")
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+#define SPIN_SECONDS 3e-4 /* the helper's spin after a job before it sleeps */
+#define WAIT_SPINS 100000 /* the caller's spins before it starts yielding */
 
 static struct {
     pthread_once_t once;
@@ -40,9 +53,9 @@ static void *helper_main(void *arg)
     long done = 0;
     for (;;) {
         double idle_since = seconds();
-        while (atomic_load_explicit(&helper.posted, memory_order_acquire) == done) {
-            if (seconds() - idle_since < SPIN_SECONDS) {
-                sched_yield();
+        for (unsigned spins = 1; atomic_load_explicit(&helper.posted, memory_order_acquire) == done; spins++) {
+            if (spins % 256 || seconds() - idle_since < SPIN_SECONDS) {
+                cpu_relax();
                 continue;
             }
             pthread_mutex_lock(&helper.lock);
@@ -100,8 +113,12 @@ int nn_parallel_for(size_t n, size_t min_split, nn_range_fn fn, void *ctx)
         pthread_mutex_unlock(&helper.lock);
     }
     fn(ctx, 0, mid, 0);
-    while (atomic_load_explicit(&helper.finished, memory_order_acquire) != job)
-        sched_yield();
+    for (unsigned spins = 0; atomic_load_explicit(&helper.finished, memory_order_acquire) != job; spins++) {
+        if (spins < WAIT_SPINS)
+            cpu_relax();
+        else /* the helper lost its core: let it have ours */
+            sched_yield();
+    }
     atomic_flag_clear(&helper.busy);
     return 2;
 }

@@ -3,8 +3,8 @@
  * OpenBLAS spreads each product over the cores, but the optimiser's update
  * and other elementwise passes would run on one core while the other idles.
  * nn_parallel_for splits such a loop in two at a fixed point, so results do
- * not depend on timing.  The helper waits by yielding, as OpenBLAS's own
- * threads do, so it never holds a core that a product needs. */
+ * not depend on timing.  Matrix products are split over the same helper
+ * (gemm.h); OpenBLAS itself runs single-threaded. */
 #ifndef NN_PARALLEL_H
 #define NN_PARALLEL_H
 
