@@ -8,6 +8,7 @@
 #include "ops.h"
 
 #include "gemm.h"
+#include "parallel.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -92,103 +93,167 @@ static int bias_infer(nn_graph *g, nn_node *node, nn_error *err)
     return nn_infer_same(g, node, err);
 }
 
+/* Elementwise passes over at least this many floats are split between
+ * the two threads: a conv layer's activations are megabytes, and one core
+ * alone moves them no faster than it multiplies. */
+#define SPLIT_MIN_FLOATS 32768
+
+/* nn_parallel_for's min_split that splits a pass over len floats when it
+ * is long enough. */
+static size_t split_if_long(size_t count, size_t len)
+{
+    return len >= SPLIT_MIN_FLOATS ? 2 : count + 1;
+}
+
+typedef struct bias_job {
+    const float *x, *b, *dy;
+    float *y, *dx, *db;
+    size_t c, s, size; /* channels, positions per channel, floats per sample */
+    int n, first;
+} bias_job;
+
+static void bias_forward_samples(void *ctx, size_t begin, size_t end, int part)
+{
+    (void)part;
+    const bias_job *job = ctx;
+    size_t c = job->c, s = job->s;
+    const float *restrict bias = job->b;
+    for (size_t i = begin; i < end; i++) {
+        const float *restrict xs = job->x + i * job->size;
+        float *restrict ys = job->y + i * job->size;
+        if (s == 1) { /* dense: one value per channel, vectorise across channels */
+            for (size_t k = 0; k < c; k++)
+                ys[k] = xs[k] + bias[k];
+            continue;
+        }
+        for (size_t ch = 0; ch < c; ch++)
+            for (size_t j = 0; j < s; j++)
+                ys[ch * s + j] = xs[ch * s + j] + bias[ch];
+    }
+}
+
 static void bias_forward(nn_graph *g, nn_node *node, int n)
 {
     const nn_node *x = nn_op_input(g, node, 0), *b = nn_op_input(g, node, 1);
-    size_t c = (size_t)b->dim[0], s = x->size / c;
-    const float *restrict bias = b->value;
-    for (int i = 0; i < n; i++)
-        for (size_t ch = 0; ch < c; ch++) {
-            const float *restrict xs = x->value + i * x->size + ch * s;
-            float *restrict ys = node->value + i * x->size + ch * s;
-            if (s == 1) { /* dense: one value per channel, vectorise across channels */
-                for (size_t k = 0; k < c; k++)
-                    ys[k] = xs[k] + bias[k];
-                break;
-            }
+    bias_job job = {.x = x->value, .b = b->value, .y = node->value, .c = (size_t)b->dim[0], .size = x->size};
+    job.s = x->size / job.c;
+    nn_parallel_for((size_t)n, split_if_long((size_t)n, (size_t)n * x->size), bias_forward_samples, &job);
+}
+
+/* db[ch] (+)= the sum of dy over samples and positions, for channels
+ * [begin, end); sample by sample, in the same order on any thread. */
+static void bias_grad_channels(void *ctx, size_t begin, size_t end, int part)
+{
+    (void)part;
+    const bias_job *job = ctx;
+    size_t s = job->s;
+    for (size_t ch = begin; ch < end; ch++) {
+        float total = job->first ? 0.0f : job->db[ch];
+        for (int i = 0; i < job->n; i++) {
+            const float *restrict dy = job->dy + (size_t)i * job->size + ch * s;
+            float sum = 0;
+#pragma omp simd reduction(+ : sum)
             for (size_t j = 0; j < s; j++)
-                ys[j] = xs[j] + bias[ch];
+                sum += dy[j];
+            total += sum;
         }
+        job->db[ch] = total;
+    }
+}
+
+/* dx (+)= dy over floats [begin, end). */
+static void pass_gradient(void *ctx, size_t begin, size_t end, int part)
+{
+    (void)part;
+    const bias_job *job = ctx;
+    if (job->first)
+        memcpy(job->dx + begin, job->dy + begin, (end - begin) * sizeof(float));
+    else
+        nn_vec_axpy(job->dx + begin, 1.0f, job->dy + begin, end - begin);
 }
 
 static void bias_backward(nn_graph *g, nn_node *node, int n)
 {
     nn_node *x = nn_op_input(g, node, 0), *b = nn_op_input(g, node, 1);
-    size_t c = (size_t)b->dim[0], s = x->size / c;
-    if (b->needs_grad) { /* db[C] = sum over samples and positions of dy */
-        float *restrict db = b->grad;
-        if (nn_grad_first(b))
-            memset(db, 0, c * sizeof(float));
-        for (int i = 0; i < n; i++) {
-            const float *restrict dy = node->grad + i * x->size;
-            if (s == 1) {
-                for (size_t k = 0; k < c; k++)
-                    db[k] += dy[k];
-                continue;
-            }
-            for (size_t ch = 0; ch < c; ch++) {
-                float sum = 0;
-#pragma omp simd reduction(+ : sum)
-                for (size_t j = 0; j < s; j++)
-                    sum += dy[ch * s + j];
-                db[ch] += sum;
-            }
+    bias_job job = {.dy = node->grad, .c = (size_t)b->dim[0], .size = x->size, .n = n};
+    job.s = x->size / job.c;
+    size_t len = nn_node_extent(x, n);
+    if (b->needs_grad) {
+        job.db = b->grad;
+        job.first = nn_grad_first(b);
+        if (job.s == 1) { /* dense: vectorise across channels */
+            if (job.first)
+                memset(job.db, 0, job.c * sizeof(float));
+            for (int i = 0; i < n; i++)
+                for (size_t k = 0; k < job.c; k++)
+                    job.db[k] += job.dy[(size_t)i * job.size + k];
+        } else {
+            nn_parallel_for(job.c, split_if_long(job.c, len), bias_grad_channels, &job);
         }
     }
     if (x->needs_grad) {
-        size_t len = nn_node_extent(x, n);
-        if (nn_grad_first(x))
-            memcpy(x->grad, node->grad, len * sizeof(float));
-        else
-            nn_vec_axpy(x->grad, 1.0f, node->grad, len);
+        job.dx = x->grad;
+        job.first = nn_grad_first(x);
+        nn_parallel_for(len, split_if_long(len, len), pass_gradient, &job);
     }
 }
 
 /* ---- activations ------------------------------------------------------ */
 
-/* The backward of y = f(x) written in terms of y: dx = dy * f'(y).  The
- * restrict pointers and branch-free derivatives let the loops vectorise. */
-#define ACTIVATION_BACKWARD(fname, DERIV)                                   \
-    static void fname(nn_graph *g, nn_node *node, int n)                    \
-    {                                                                       \
-        nn_node *x = nn_op_input(g, node, 0);                                     \
-        size_t len = nn_node_extent(node, n);                                       \
-        const float *restrict y = node->value, *restrict dy = node->grad;   \
-        float *restrict dx = x->grad;                                       \
-        if (nn_grad_first(x))                                                  \
-            for (size_t i = 0; i < len; i++)                                \
-                dx[i] = dy[i] * (DERIV);                                    \
-        else                                                                \
-            for (size_t i = 0; i < len; i++)                                \
-                dx[i] += dy[i] * (DERIV);                                   \
+typedef struct unary_job {
+    const float *x, *y, *dy;
+    float *out;
+    int first;
+} unary_job;
+
+/* y = f(x) over [begin, end), and the op that runs it over the batch. */
+#define ACTIVATION_FORWARD(fname, EXPR)                                                 \
+    static void fname##_range(void *ctx, size_t begin, size_t end, int part)            \
+    {                                                                                   \
+        (void)part;                                                                     \
+        const unary_job *job = ctx;                                                     \
+        const float *restrict x = job->x;                                               \
+        float *restrict y = job->out;                                                   \
+        for (size_t i = begin; i < end; i++)                                            \
+            y[i] = (EXPR);                                                              \
+    }                                                                                   \
+    static void fname(nn_graph *g, nn_node *node, int n)                                \
+    {                                                                                   \
+        unary_job job = {.x = nn_op_input(g, node, 0)->value, .out = node->value};      \
+        size_t len = nn_node_extent(node, n);                                           \
+        nn_parallel_for(len, split_if_long(len, len), fname##_range, &job);             \
     }
 
-static void relu_forward(nn_graph *g, nn_node *node, int n)
-{
-    const float *restrict x = nn_op_input(g, node, 0)->value;
-    float *restrict y = node->value;
-    size_t len = nn_node_extent(node, n);
-    for (size_t i = 0; i < len; i++)
-        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-}
+/* The backward of y = f(x) written in terms of y: dx = dy * f'(y).  The
+ * restrict pointers and branch-free derivatives let the loops vectorise. */
+#define ACTIVATION_BACKWARD(fname, DERIV)                                               \
+    static void fname##_range(void *ctx, size_t begin, size_t end, int part)            \
+    {                                                                                   \
+        (void)part;                                                                     \
+        const unary_job *job = ctx;                                                     \
+        const float *restrict y = job->y, *restrict dy = job->dy;                       \
+        float *restrict dx = job->out;                                                  \
+        if (job->first)                                                                 \
+            for (size_t i = begin; i < end; i++)                                        \
+                dx[i] = dy[i] * (DERIV);                                                \
+        else                                                                            \
+            for (size_t i = begin; i < end; i++)                                        \
+                dx[i] += dy[i] * (DERIV);                                               \
+    }                                                                                   \
+    static void fname(nn_graph *g, nn_node *node, int n)                                \
+    {                                                                                   \
+        nn_node *x = nn_op_input(g, node, 0);                                           \
+        unary_job job = {.y = node->value, .dy = node->grad, .out = x->grad,            \
+                         .first = nn_grad_first(x)};                                    \
+        size_t len = nn_node_extent(node, n);                                           \
+        nn_parallel_for(len, split_if_long(len, len), fname##_range, &job);             \
+    }
+
+ACTIVATION_FORWARD(relu_forward, x[i] > 0.0f ? x[i] : 0.0f)
 ACTIVATION_BACKWARD(relu_backward, (float)(y[i] > 0.0f))
-
-static void tanh_forward(nn_graph *g, nn_node *node, int n)
-{
-    const float *x = nn_op_input(g, node, 0)->value;
-    size_t len = nn_node_extent(node, n);
-    for (size_t i = 0; i < len; i++)
-        node->value[i] = tanhf(x[i]);
-}
+ACTIVATION_FORWARD(tanh_forward, tanhf(x[i]))
 ACTIVATION_BACKWARD(tanh_backward, 1.0f - y[i] * y[i])
-
-static void sigmoid_forward(nn_graph *g, nn_node *node, int n)
-{
-    const float *x = nn_op_input(g, node, 0)->value;
-    size_t len = nn_node_extent(node, n);
-    for (size_t i = 0; i < len; i++)
-        node->value[i] = nn_sigmoidf(x[i]);
-}
+ACTIVATION_FORWARD(sigmoid_forward, nn_sigmoidf(x[i]))
 ACTIVATION_BACKWARD(sigmoid_backward, y[i] * (1.0f - y[i]))
 
 /* ---- dropout (inverted: scaled at training time, identity at eval) ----- */
