@@ -25,7 +25,7 @@ static const char prune_help[] =
     "and predict read it. Reports test accuracy and file size before and after.\n"
     "\n"
     "Options:\n"
-    "  --sparsity S          fraction of weights to remove, 0 <= S < 1 (0.9: 90%%)\n"
+    "  --sparsity S          fraction of weights to remove, 0 <= S < 1 (0.9: 90%)\n"
     "  -o, --output OUT      the pruned model file\n"
     "  --finetune EPOCHS     epochs of fine-tuning after pruning (default 0)\n"
     "  --gradual             with --finetune: instead of pruning to S at once, ramp\n"

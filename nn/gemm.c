@@ -47,9 +47,14 @@ static void split(const nn_sgemm_args *g, nn_sgemm_args half[2])
     }
 }
 
+static double flops(const nn_sgemm_args *g)
+{
+    return 2.0 * g->m * g->n * g->k;
+}
+
 void nn_sgemm(const nn_sgemm_args *g)
 {
-    if (2.0 * g->m * g->n * g->k < SPLIT_MIN_FLOPS || (g->m < 2 && g->n < 2)) {
+    if (flops(g) < SPLIT_MIN_FLOPS || (g->m < 2 && g->n < 2)) {
         run(g);
         return;
     }
@@ -61,5 +66,5 @@ void nn_sgemm(const nn_sgemm_args *g)
 void nn_sgemm_pair(const nn_sgemm_args *g1, const nn_sgemm_args *g2)
 {
     nn_sgemm_args both[2] = {*g1, *g2};
-    nn_parallel_for(2, 2, run_part, both);
+    nn_parallel_for(2, flops(g1) + flops(g2) < SPLIT_MIN_FLOPS ? 3 : 2, run_part, both);
 }
