@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ops.h"
 #include "quant.h"
@@ -216,24 +217,34 @@ int nn_graph_finalise(nn_graph *g, nn_error *err)
     return NN_OK;
 }
 
-void nn_graph_forward(nn_graph *g, int n)
+static double profile_clock(void)
 {
-    g->batch = n;
-    for (int i = 0; i < g->n_nodes; i++) {
-        nn_node *node = &g->nodes[i];
-        if (node->op > NN_OP_PARAM && !(g->quant && nn_quant_run_node(g->quant, g, i, n)))
-            nn_ops[node->op].forward(g, node, n);
-    }
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 void nn_graph_forward_range(nn_graph *g, int first, int last, int n)
 {
     g->batch = n;
+    nn_graph_profile *prof = g->profile;
+    if (prof)
+        prof->forwards++;
     for (int i = first < 0 ? 0 : first; i <= last && i < g->n_nodes; i++) {
         nn_node *node = &g->nodes[i];
-        if (node->op > NN_OP_PARAM && !(g->quant && nn_quant_run_node(g->quant, g, i, n)))
+        if (node->op <= NN_OP_PARAM)
+            continue;
+        double start = prof ? profile_clock() : 0;
+        if (!(g->quant && nn_quant_run_node(g->quant, g, i, n)))
             nn_ops[node->op].forward(g, node, n);
+        if (prof)
+            prof->forward[i] += profile_clock() - start;
     }
+}
+
+void nn_graph_forward(nn_graph *g, int n)
+{
+    nn_graph_forward_range(g, 0, g->n_nodes - 1, n);
 }
 
 void nn_graph_backward(nn_graph *g)
@@ -253,12 +264,18 @@ void nn_graph_backward(nn_graph *g)
         return;
     loss->grad[0] = 1.0f;
     loss->grad_fresh = 0;
+    nn_graph_profile *prof = g->profile;
+    if (prof)
+        prof->backwards++;
     for (int i = g->loss; i >= 0; i--) {
         nn_node *node = &g->nodes[i];
         /* A node whose gradient nobody wrote contributes nothing. */
         if (node->op <= NN_OP_PARAM || !node->needs_grad || node->grad_fresh)
             continue;
+        double start = prof ? profile_clock() : 0;
         nn_ops[node->op].backward(g, node, g->batch);
+        if (prof)
+            prof->backward[i] += profile_clock() - start;
     }
 }
 

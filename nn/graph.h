@@ -85,6 +85,13 @@ typedef struct nn_param_stats {
     float update_ratio;  /* |update| / |weights before| */
 } nn_param_stats;
 
+/* Seconds spent in each node's forward and backward, summed over the
+ * passes made while a graph's profile is set (nnlab bench --profile). */
+typedef struct nn_graph_profile {
+    double *forward, *backward; /* one per node */
+    long forwards, backwards;   /* passes timed */
+} nn_graph_profile;
+
 typedef struct nn_graph {
     nn_node *nodes;
     int n_nodes, cap_nodes;
@@ -109,6 +116,7 @@ typedef struct nn_graph {
     float *arena;               /* activations, gradients and op scratch */
     int finalised;
     struct nn_quant *quant;     /* when set, forward runs its layers in int8 (quant.h); owned */
+    nn_graph_profile *profile;  /* when set, passes time every node; not owned */
 } nn_graph;
 
 /* A matrix product C[m,n] = op(A)[m,k] op(B)[k,n] (row-major), made

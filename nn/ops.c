@@ -251,9 +251,9 @@ typedef struct unary_job {
 
 ACTIVATION_FORWARD(relu_forward, x[i] > 0.0f ? x[i] : 0.0f)
 ACTIVATION_BACKWARD(relu_backward, (float)(y[i] > 0.0f))
-ACTIVATION_FORWARD(tanh_forward, tanhf(x[i]))
+ACTIVATION_FORWARD(tanh_forward, nn_fast_tanhf(x[i]))
 ACTIVATION_BACKWARD(tanh_backward, 1.0f - y[i] * y[i])
-ACTIVATION_FORWARD(sigmoid_forward, nn_sigmoidf(x[i]))
+ACTIVATION_FORWARD(sigmoid_forward, nn_fast_sigmoidf(x[i]))
 ACTIVATION_BACKWARD(sigmoid_backward, y[i] * (1.0f - y[i]))
 
 /* ---- dropout (inverted: scaled at training time, identity at eval) ----- */
@@ -398,12 +398,16 @@ static void sigmoid_bce_forward(nn_graph *g, nn_node *node, int n)
 {
     const nn_node *x = nn_op_input(g, node, 0), *t = nn_op_input(g, node, 1);
     size_t len = (size_t)n * x->size;
+    const float *restrict xs = x->value, *restrict ts = t->value;
+    float *restrict prob = node->aux;
     double total = 0;
+#pragma omp simd reduction(+ : total)
     for (size_t i = 0; i < len; i++) {
-        float z = x->value[i], y = t->value[i];
+        float z = xs[i], y = ts[i];
+        float e = nn_fast_expf(-fabsf(z)), inv = 1.0f / (1.0f + e); /* e in (0, 1] */
         /* log(1 + e^z) - z y, written so that neither term overflows */
-        total += (z > 0.0f ? z : 0.0f) - z * y + log1pf(expf(-fabsf(z)));
-        node->aux[i] = nn_sigmoidf(z);
+        total += (z > 0.0f ? z : 0.0f) - z * y + nn_fast_log1pf(e);
+        prob[i] = z >= 0.0f ? inv : e * inv; /* sigmoid(z) */
     }
     node->value[0] = (float)(total / n);
 }

@@ -96,6 +96,22 @@ static inline float nn_fast_tanhf(float x)
     return 2.0f / (1.0f + nn_fast_expf(-2.0f * x)) - 1.0f;
 }
 
+/* log(1 + x) for x in [0, 1] to about 1e-8, vectorisable: with m = 1 + x,
+ * log m = 2 atanh(s) for s = (m - 1) / (m + 1) = x / (2 + x) <= 1/3, whose
+ * odd series is summed to s^13; exact in relative terms as x goes to 0. */
+static inline float nn_fast_log1pf(float x)
+{
+    float s = x / (2.0f + x), s2 = s * s;
+    float p = 1.0f / 13;
+    p = p * s2 + 1.0f / 11;
+    p = p * s2 + 1.0f / 9;
+    p = p * s2 + 1.0f / 7;
+    p = p * s2 + 1.0f / 5;
+    p = p * s2 + 1.0f / 3;
+    p = p * s2 + 1.0f;
+    return 2.0f * s * p;
+}
+
 /* Shape inference of elementwise ops: the output has the input's shape. */
 int nn_infer_same(nn_graph *g, nn_node *node, nn_error *err);
 
