@@ -40,15 +40,25 @@ static const char bench_help[] =
     "  --seconds S          length of one training repetition (default 0.3)\n"
     "  --threads N          threads (default: one per core)\n"
     "  --data DIR           training images (default data/mnist-small)\n"
+    "  --profile            also time every op of a step and show where the step's\n"
+    "                       time goes, by kind of op\n"
     "  --json               one JSON object on stdout\n"
     "\n"
     "Examples:\n"
     "  nnlab bench\n"
     "  nnlab bench --presets mlp --batches 64 --reps 9\n"
+    "  nnlab bench --presets lenet,lstm --batches 64 --profile\n"
     "  nnlab bench --threads 1 --json > bench-1thread.json\n";
 
 #define MAX_BATCHES 8
 #define MAX_PRESETS 32
+#define MAX_OP_KINDS 16
+
+/* Where a training step's time goes, per kind of op (--profile). */
+typedef struct op_time {
+    char op[24];
+    double forward_ms, backward_ms; /* per step */
+} op_time;
 
 typedef struct batch_result {
     int batch;
@@ -56,6 +66,9 @@ typedef struct batch_result {
     double bound_per_sec;     /* sgemm-bound rate */
     double gemm_gflops;       /* sgemm rate over this step's shapes */
     double flops_per_sample;  /* training FLOPs in products, per sample */
+    double step_ms;           /* --profile: one step, all of it */
+    int n_ops;
+    op_time ops[MAX_OP_KINDS];
 } batch_result;
 
 typedef struct preset_result {
@@ -78,6 +91,7 @@ typedef struct bench_options {
     int threads;
     const char *data;
     int json;
+    int profile;
 } bench_options;
 
 static double now_seconds(void)
@@ -157,6 +171,47 @@ static void measure_bound(const nn_graph *g, int batch, int reps, int threads, b
     r->gemm_gflops = seconds > 0 ? flops / seconds / 1e9 : 0;
 }
 
+/* Train for about `seconds` with every node timed; fills the step time and
+ * the time per kind of op, in the order the ops first appear. */
+static void profile_steps(nn_trainer *t, double seconds, batch_result *r)
+{
+    nn_graph *g = &t->graph;
+    nn_graph_profile prof = {calloc((size_t)g->n_nodes, sizeof(double)), calloc((size_t)g->n_nodes, sizeof(double)),
+                             0, 0};
+    if (!prof.forward || !prof.backward) {
+        free(prof.forward);
+        free(prof.backward);
+        return;
+    }
+    g->profile = &prof;
+    nn_step_info info;
+    long steps = 0;
+    double start = now_seconds(), elapsed;
+    do {
+        nn_trainer_step(t, &info);
+        steps++;
+        elapsed = now_seconds() - start;
+    } while (elapsed < seconds);
+    g->profile = NULL;
+    r->step_ms = 1e3 * elapsed / steps;
+    for (int i = 0; i < g->n_nodes; i++) {
+        if (prof.forward[i] == 0 && prof.backward[i] == 0)
+            continue;
+        const char *op = nn_op_name(g->nodes[i].op);
+        int k = 0;
+        while (k < r->n_ops && strcmp(r->ops[k].op, op) != 0)
+            k++;
+        if (k == MAX_OP_KINDS)
+            continue;
+        if (k == r->n_ops)
+            snprintf(r->ops[r->n_ops++].op, sizeof r->ops[0].op, "%s", op);
+        r->ops[k].forward_ms += 1e3 * prof.forward[i] / steps;
+        r->ops[k].backward_ms += 1e3 * prof.backward[i] / steps;
+    }
+    free(prof.forward);
+    free(prof.backward);
+}
+
 /* Median training samples/s at one batch size. */
 static int measure_training(const nn_spec *spec, const nn_hparams *base, const nn_dataset *train, int batch,
                             const bench_options *o, batch_result *r, char *error, size_t error_len)
@@ -189,6 +244,8 @@ static int measure_training(const nn_spec *spec, const nn_hparams *base, const n
     r->batch = batch;
     r->samples_per_sec = median(rates, reps);
     measure_bound(&t.graph, batch, reps, o->threads, r);
+    if (o->profile)
+        profile_steps(&t, o->seconds, r);
     nn_trainer_free(&t);
     return 0;
 }
@@ -345,6 +402,39 @@ static int default_presets(const char **out, int max)
     return n;
 }
 
+static int compare_share(const void *a, const void *b)
+{
+    const op_time *x = a, *y = b;
+    double tx = x->forward_ms + x->backward_ms, ty = y->forward_ms + y->backward_ms;
+    return (tx < ty) - (tx > ty);
+}
+
+/* Per preset and batch: the step time and each kind of op's share of it,
+ * largest first, with what falls outside the graph's passes (the batch's
+ * assembly, the optimiser and the statistics). */
+static void print_profile(const bench_options *o, preset_result *results)
+{
+    printf("\nWhere a training step's time goes (share of the step; forward + backward ms):\n");
+    for (int p = 0; p < o->n_presets; p++) {
+        preset_result *r = &results[p];
+        for (int b = 0; r->ok && b < r->n_batches; b++) {
+            batch_result *x = &r->batches[b];
+            qsort(x->ops, (size_t)x->n_ops, sizeof x->ops[0], compare_share);
+            double inside = 0;
+            printf("%-10s %4d  %7.2f ms:", b == 0 ? o->presets[p] : "", x->batch, x->step_ms);
+            for (int k = 0; k < x->n_ops; k++) {
+                const op_time *t = &x->ops[k];
+                double ms = t->forward_ms + t->backward_ms;
+                inside += ms;
+                if (100 * ms / x->step_ms >= 0.5)
+                    printf(" %s %.0f%% (%.2f + %.2f)%s", t->op, 100 * ms / x->step_ms, t->forward_ms, t->backward_ms,
+                           k + 1 < x->n_ops ? "," : "");
+            }
+            printf(" outside the graph %.0f%%\n", 100 * (x->step_ms - inside) / x->step_ms);
+        }
+    }
+}
+
 static void print_table(const bench_options *o, preset_result *results)
 {
     printf("nnlab bench: %d BLAS thread%s, median of %d; sgemm-bound = the step's products alone\n\n",
@@ -371,6 +461,8 @@ static void print_table(const bench_options *o, preset_result *results)
                 printf("\n");
         }
     }
+    if (o->profile)
+        print_profile(o, results);
 }
 
 static void print_json(const bench_options *o, preset_result *results, double peak_gflops)
@@ -405,6 +497,18 @@ static void print_json(const bench_options *o, preset_result *results, double pe
             json_number(&j, "fraction_of_bound", x->samples_per_sec / x->bound_per_sec);
             json_number(&j, "sgemm_gflops", x->gemm_gflops);
             json_number(&j, "flops_per_sample", x->flops_per_sample);
+            if (o->profile) {
+                json_number(&j, "step_ms", x->step_ms);
+                json_array_begin(&j, "ops");
+                for (int k = 0; k < x->n_ops; k++) {
+                    json_object_begin(&j, NULL);
+                    json_string(&j, "op", x->ops[k].op);
+                    json_number(&j, "forward_ms", x->ops[k].forward_ms);
+                    json_number(&j, "backward_ms", x->ops[k].backward_ms);
+                    json_object_end(&j);
+                }
+                json_array_end(&j);
+            }
             json_object_end(&j);
         }
         json_array_end(&j);
@@ -439,6 +543,8 @@ int cmd_bench(int argc, char **argv)
             return 0;
         } else if (!strcmp(argv[i], "--json")) {
             o.json = 1;
+        } else if (!strcmp(argv[i], "--profile")) {
+            o.profile = 1;
         } else if ((r = cli_option(argc, argv, &i, "presets", &value))) {
             if (r < 0)
                 return EXIT_USAGE;
