@@ -213,6 +213,10 @@ const char *nn_graph_line_glyph(unsigned mask, int utf8)
         "\u2500", "\u2514", "\u250c", "\u251c", /* R, UR, DR, UDR */
         "\u2500", "\u2534", "\u252c", "\u253c", /* LR, ULR, DLR, UDLR */
     };
+    if (mask & NN_LINE_PASS) {
+        int crossed = (mask & (NN_LINE_LEFT | NN_LINE_RIGHT)) && !(mask & (NN_LINE_UP | NN_LINE_DOWN));
+        mask = crossed ? NN_LINE_UP | NN_LINE_DOWN : mask | NN_LINE_UP | NN_LINE_DOWN;
+    }
     mask &= 15;
     if (utf8)
         return box[mask];
@@ -237,7 +241,7 @@ void nn_graph_desc_gutter(const nn_graph_desc *d, const int *lane, int lanes, un
             bottom[c] |= NN_LINE_LEFT | NN_LINE_RIGHT;
         }
         for (int r = a->from + 1; r < a->to; r++)
-            mask[(size_t)r * (size_t)width + (size_t)col] |= NN_LINE_UP | NN_LINE_DOWN;
+            mask[(size_t)r * (size_t)width + (size_t)col] |= NN_LINE_PASS;
     }
 }
 
@@ -401,7 +405,7 @@ int nn_graph_write_text(const nn_graph_desc *d, const char *title, int utf8, FIL
             line(&gr, ya, x, NN_LINE_LEFT | NN_LINE_RIGHT);
         line(&gr, ya, col, NN_LINE_LEFT | NN_LINE_DOWN);
         for (int yy = ya + 1; yy < yb; yy++)
-            line(&gr, yy, col, NN_LINE_UP | NN_LINE_DOWN);
+            line(&gr, yy, col, NN_LINE_PASS);
         line(&gr, yb, col, NN_LINE_UP | NN_LINE_LEFT);
         for (int x = right + 2; x < col; x++)
             line(&gr, yb, x, NN_LINE_LEFT | NN_LINE_RIGHT);
@@ -471,7 +475,7 @@ int nn_graph_write_dot(const nn_graph_desc *d, const char *title, FILE *f, nn_er
         fprintf(f, "  n%d [label=\"", i);
         dot_string(f, info->name);
         fputs("\\n", f);
-        if (info->op != NN_OP_PARAM) {
+        if (info->op != NN_OP_PARAM && strcmp(info->op_text, info->name)) {
             dot_string(f, info->op_text);
             fputs("\\n", f);
         }

@@ -59,7 +59,10 @@ typedef struct nn_graph_desc {
 } nn_graph_desc;
 
 /* Line-drawing directions, combined into a cell's mask. */
-enum { NN_LINE_UP = 1, NN_LINE_DOWN = 2, NN_LINE_LEFT = 4, NN_LINE_RIGHT = 8 };
+enum {
+    NN_LINE_UP = 1, NN_LINE_DOWN = 2, NN_LINE_LEFT = 4, NN_LINE_RIGHT = 8,
+    NN_LINE_PASS = 16   /* a lane passing straight down: where a line crosses it, it hops */
+};
 
 /* Describe g (built, finalised or not); free with nn_graph_desc_free. */
 int nn_graph_describe(const nn_graph *g, nn_graph_desc *out, nn_error *err);
@@ -77,7 +80,8 @@ char *nn_graph_param_text(const nn_graph_desc *d, int i, int utf8, char *buf, si
  * as arrows).  Returns the number of lanes. */
 int nn_graph_desc_lanes(const nn_graph_desc *d, int adjacent, int *lane);
 /* The box-drawing character of a line mask (NN_LINE_* bits), or its ASCII
- * form ("|", "-", "+"). */
+ * form ("|", "-", "+").  A lane passing under a crossing line stays a
+ * straight "|", so a crossing never reads as a junction. */
 const char *nn_graph_line_glyph(unsigned mask, int utf8);
 /* A gutter of lanes left of a one-line-per-row list: mask[r * width + c]
  * for row r and column c, width 2 * lanes (from nn_graph_desc_lanes with
