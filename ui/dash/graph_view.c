@@ -120,7 +120,7 @@ void dash_draw_graph(dash *d, WINDOW *w)
         shape_w = clampi(dash_text_width(nn_graph_shape_text(info, utf8, shape, sizeof shape)), shape_w, 14);
     }
     const int params_w = 7, value_w = 7;
-    int bar_w = cols - (gutter + 1 + name_w + 1 + op_w + 1 + shape_w + 1 + params_w + 2 + value_w + 1 + 2 + value_w);
+    int bar_w = cols - 1 - (gutter + 1 + name_w + 1 + op_w + 1 + shape_w + 1 + params_w + 2 + value_w + 1 + 2 + value_w);
     while (bar_w < 8 && op_w > 8) {
         op_w--;
         bar_w++;
