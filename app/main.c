@@ -18,7 +18,7 @@ static const char main_help[] =
     "Commands:\n"
     "  train        train a model and report loss and accuracy per epoch\n"
     "  eval MODEL   test loss, accuracy, per-class accuracy, confusion matrix\n"
-    "  info MODEL   architecture, parameters and training record of a model file\n"
+    "  info MODEL   architecture, parameters and training record; --graph draws the graph\n"
     "  predict MODEL FILE...  classify digit images (or --strokes drawings)\n"
     "  draw MODEL   the drawing pad on a saved model: draw a digit, see the prediction\n"
     "  gradcheck    check every op's gradient against central differences\n"

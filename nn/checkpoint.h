@@ -101,6 +101,8 @@ int nn_checkpoint_save(const nn_trainer *t, const nn_spec *spec, const char *pat
 /* Read and check the model file at path into ck (freed with nn_checkpoint_free). */
 int nn_checkpoint_load(nn_checkpoint *ck, const char *path, nn_error *err);
 void nn_checkpoint_free(nn_checkpoint *ck);
+/* 1 if path starts as a model file does (its magic), 0 if not or unreadable. */
+int nn_checkpoint_is_file(const char *path);
 /* Copy the stored parameters into g, built from the same spec; a tensor
  * count, name or shape that differs gives NN_EINPUT naming the tensor. */
 int nn_checkpoint_apply(const nn_checkpoint *ck, nn_graph *g, nn_error *err);

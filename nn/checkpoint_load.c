@@ -588,6 +588,17 @@ int nn_checkpoint_load(nn_checkpoint *ck, const char *path, nn_error *err)
     return rc;
 }
 
+int nn_checkpoint_is_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    char magic[NN_CKPT_MAGIC_LEN];
+    int is = fread(magic, 1, sizeof magic, f) == sizeof magic && !memcmp(magic, NN_CKPT_MAGIC, sizeof magic);
+    fclose(f);
+    return is;
+}
+
 void nn_checkpoint_free(nn_checkpoint *ck)
 {
     nn_spec_free(&ck->spec);

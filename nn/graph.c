@@ -2,6 +2,7 @@
  * backward.  The ops themselves live in ops.c. */
 #include "graph.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -276,6 +277,19 @@ void nn_graph_backward(nn_graph *g)
         nn_ops[node->op].backward(g, node, g->batch);
         if (prof)
             prof->backward[i] += profile_clock() - start;
+    }
+}
+
+void nn_graph_grad_norms(const nn_graph *g, float *norm)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const nn_node *node = &g->nodes[i];
+        if (!node->needs_grad || !node->grad)
+            norm[i] = NAN;
+        else if (node->grad_fresh)
+            norm[i] = 0.0f;
+        else
+            norm[i] = (float)sqrt(nn_vec_sumsq(node->grad, nn_node_extent(node, g->batch)));
     }
 }
 

@@ -169,6 +169,10 @@ void nn_graph_forward(nn_graph *g, int n);
 void nn_graph_forward_range(nn_graph *g, int first, int last, int n);
 /* Back-propagate from the loss node; fills every parameter gradient. */
 void nn_graph_backward(nn_graph *g);
+/* After backward: the L2 norm of each node's gradient over the last batch,
+ * norm[i] for node i (n_nodes floats); NaN where no gradient flows (inputs),
+ * 0 where none arrived in this pass. */
+void nn_graph_grad_norms(const nn_graph *g, float *norm);
 /* Loss of the last forward pass. */
 float nn_graph_loss(const nn_graph *g);
 /* Parameter tensor i's node. */

@@ -131,11 +131,46 @@ void nn_monitor_free(nn_monitor *m)
     free(m->pending.steps);
     free(m->pending.smooth);
     free(m->pending.stats);
+    free(m->node_grad);
+    free(m->node_grad_next);
     pthread_mutex_destroy(&m->lock);
     memset(m, 0, sizeof *m);
 }
 
+int nn_monitor_track_nodes(nn_monitor *m, int n_nodes, nn_error *err)
+{
+    free(m->node_grad);
+    free(m->node_grad_next);
+    m->node_grad = malloc(((size_t)n_nodes + 1) * sizeof(float));
+    m->node_grad_next = malloc(((size_t)n_nodes + 1) * sizeof(float));
+    m->n_nodes = 0;
+    if (!m->node_grad || !m->node_grad_next)
+        return nn_error_set(err, NN_ERUNTIME, "monitor: out of memory");
+    for (int i = 0; i < n_nodes; i++)
+        m->node_grad[i] = m->node_grad_next[i] = NAN;
+    m->n_nodes = n_nodes;
+    return NN_OK;
+}
+
 /* ---- reading -------------------------------------------------------------- */
+
+long nn_monitor_node_grads(nn_monitor *m, float *out, int cap)
+{
+    pthread_mutex_lock(&m->lock);
+    int n = m->n_nodes < cap ? m->n_nodes : cap;
+    if (n > 0)
+        memcpy(out, m->node_grad, (size_t)n * sizeof(float));
+    long step = m->status.node_grads_step;
+    pthread_mutex_unlock(&m->lock);
+    return step;
+}
+
+void nn_monitor_want_node_grads(nn_monitor *m, int on)
+{
+    pthread_mutex_lock(&m->lock);
+    m->node_grads_wanted = on;
+    pthread_mutex_unlock(&m->lock);
+}
 
 void nn_monitor_status(nn_monitor *m, nn_run_status *out)
 {
@@ -261,6 +296,13 @@ static void flush_locked(nn_monitor *m)
         st->version++;
     }
     p->n = 0;
+    if (m->node_grad_next_step) {
+        memcpy(m->node_grad, m->node_grad_next, (size_t)m->n_nodes * sizeof(float));
+        st->node_grads_step = m->node_grad_next_step;
+        m->node_grad_next_step = 0;
+        st->version++;
+    }
+    m->node_grads_on = m->node_grads_wanted;
 }
 
 /* Throughput over the last RATE_WINDOW seconds of steps and time spent
@@ -307,6 +349,19 @@ void nn_monitor_publish_step(nn_monitor *m, const nn_step_info *s, const nn_para
         flush_locked(m);
         pthread_mutex_unlock(&m->lock);
     }
+}
+
+void nn_monitor_publish_node_grads(nn_monitor *m, long step, const float *norms)
+{
+    if (!m->n_nodes)
+        return;
+    memcpy(m->node_grad_next, norms, (size_t)m->n_nodes * sizeof(float));
+    m->node_grad_next_step = step;
+}
+
+int nn_monitor_node_grads_wanted(const nn_monitor *m)
+{
+    return m->node_grads_on;
 }
 
 void nn_monitor_flush(nn_monitor *m)
@@ -423,6 +478,10 @@ void nn_monitor_new_run(nn_monitor *m)
     st->loss = st->loss_smooth = st->accuracy = st->accuracy_smooth = 0;
     st->good_step = -1;
     st->evaluated = 0;
+    st->node_grads_step = 0;
+    m->node_grad_next_step = 0;
+    for (int i = 0; i < m->n_nodes; i++)
+        m->node_grad[i] = NAN;
     st->samples_per_sec = 0;
     st->version++;
     pthread_mutex_unlock(&m->lock);

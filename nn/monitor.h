@@ -107,6 +107,7 @@ typedef struct nn_run_status {
     int evaluated;          /* this run has an evaluation */
     long event_seq;         /* sequence number of the newest event */
     long weights_version;   /* changes with every weight snapshot */
+    long node_grads_step;   /* the step the per-node gradient norms are from; 0: none this run */
 } nn_run_status;
 
 enum nn_event_kind {
@@ -168,6 +169,14 @@ typedef struct nn_monitor {
     nn_eval eval;
     float *weights[2];      /* the published snapshot is weights[front] */
     int front;
+    /* per graph node: the gradient norms of one step, computed only while
+     * a reader wants them (or when single-stepping) */
+    int n_nodes;
+    float *node_grad;       /* n_nodes; shared */
+    int node_grads_wanted;  /* shared: set by readers */
+    float *node_grad_next;  /* writer only: waiting for the next flush */
+    long node_grad_next_step;
+    int node_grads_on;      /* writer only: node_grads_wanted as of the last flush */
     /* writer only */
     nn_monitor_pending pending;
     double ema[2];
@@ -180,7 +189,17 @@ typedef struct nn_monitor {
 int nn_monitor_init(nn_monitor *m, int n_tensors, size_t n_params, nn_error *err);
 void nn_monitor_free(nn_monitor *m);
 
+/* Keep per-node gradient norms for a graph of n_nodes nodes. */
+int nn_monitor_track_nodes(nn_monitor *m, int n_nodes, nn_error *err);
+
 /* ---- reading: each call copies under the lock and returns ---------------- */
+
+/* Copy the newest per-node gradient norms (graph order, NaN where none
+ * flows; at most cap); returns the step they are from, 0 if none yet. */
+long nn_monitor_node_grads(nn_monitor *m, float *out, int cap);
+/* Ask the trainer to compute per-node gradient norms every step (on: 1)
+ * or stop (0); they cost a pass over the activation gradients. */
+void nn_monitor_want_node_grads(nn_monitor *m, int on);
 
 void nn_monitor_status(nn_monitor *m, nn_run_status *out);
 /* Copy a series (id from enum nn_series_id; index is the tensor or the
@@ -203,6 +222,11 @@ int nn_monitor_weights(nn_monitor *m, float *out, long *version);
 
 /* Record a step and its per-tensor statistics; never blocks. */
 void nn_monitor_publish_step(nn_monitor *m, const nn_step_info *s, const nn_param_stats *stats, double now);
+/* Offer the per-node gradient norms of step (n_nodes floats); they are
+ * published with the next flush.  Never blocks. */
+void nn_monitor_publish_node_grads(nn_monitor *m, long step, const float *norms);
+/* Whether a reader wanted per-node gradient norms as of the last flush. */
+int nn_monitor_node_grads_wanted(const nn_monitor *m);
 /* Flush queued steps, waiting for the lock. */
 void nn_monitor_flush(nn_monitor *m);
 /* Record a finished epoch and its evaluation (ev may be NULL). */

@@ -77,10 +77,15 @@ static void train_one(nn_session *s)
 {
     nn_trainer *t = &s->trainer;
     nn_step_info info;
+    /* Per-node gradient norms while someone watches them, and for every
+     * single step (n), which is how a lesson shows backprop. */
+    t->node_grads = s->steps_left > 0 || nn_monitor_node_grads_wanted(&s->monitor);
     nn_trainer_step(t, &info);
     double now = session_now();
     if (s->cfg.on_step)
         s->cfg.on_step(s->cfg.ctx, &info);
+    if (t->node_grads)
+        nn_monitor_publish_node_grads(&s->monitor, info.step, t->node_grad_norm);
     nn_monitor_publish_step(&s->monitor, &info, t->graph.stats, now);
     if (s->steps_left > 0)
         s->steps_left--;
@@ -215,7 +220,10 @@ int nn_session_new(nn_session **out, const nn_spec *spec, const nn_hparams *hp, 
     s->good.v = malloc((n + 1) * sizeof(float));
     s->good.step = -1;
     if (!s->good.params || !s->good.m || !s->good.v ||
-        nn_monitor_init(&s->monitor, t->graph.n_param_tensors, n, err)) {
+        nn_monitor_init(&s->monitor, t->graph.n_param_tensors, n, err) ||
+        nn_monitor_track_nodes(&s->monitor, t->graph.n_nodes, err) || nn_graph_describe(&t->graph, &s->graph, err)) {
+        if (s->monitor.tensor)
+            nn_monitor_free(&s->monitor);
         free(s->good.params);
         free(s->good.m);
         free(s->good.v);
@@ -292,6 +300,7 @@ void nn_session_free(nn_session *s)
     nn_session_stop(s);
     nn_monitor_free(&s->monitor);
     nn_trainer_free(&s->trainer);
+    nn_graph_desc_free(&s->graph);
     free(s->good.params);
     free(s->good.m);
     free(s->good.v);
@@ -386,6 +395,7 @@ int nn_session_tensor_count(const nn_session *s) { return s->trainer.graph.n_par
 size_t nn_session_param_count(const nn_session *s) { return s->trainer.graph.param_count; }
 size_t nn_session_param_floats(const nn_session *s) { return s->trainer.graph.n_params; }
 const nn_trainer *nn_session_trainer(const nn_session *s) { return &s->trainer; }
+const nn_graph_desc *nn_session_graph(const nn_session *s) { return &s->graph; }
 
 const char *nn_session_tensor_name(const nn_session *s, int tensor)
 {

@@ -19,6 +19,7 @@
 
 #include "data.h"
 #include "error.h"
+#include "graph_desc.h"
 #include "hparams.h"
 #include "monitor.h"
 #include "spec.h"
@@ -110,6 +111,8 @@ int nn_session_tensor_count(const nn_session *s);
 const char *nn_session_tensor_name(const nn_session *s, int tensor);
 size_t nn_session_param_count(const nn_session *s);  /* trainable values */
 size_t nn_session_param_floats(const nn_session *s); /* floats in a weight snapshot */
+/* The model's computational graph, described (nn/graph_desc.h). */
+const nn_graph_desc *nn_session_graph(const nn_session *s);
 /* The trainer itself: read it only while the session is idle (after
  * nn_session_wait_idle returned 0) or stopped. */
 const nn_trainer *nn_session_trainer(const nn_session *s);

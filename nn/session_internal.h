@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 
+#include "graph_desc.h"
 #include "session.h"
 
 #define QUEUE_CAP 64
@@ -47,6 +48,7 @@ struct nn_session {
     double epoch_start;
     int dropout_layers;
     good_copy good;
+    nn_graph_desc graph;        /* the model's graph, described once */
 };
 
 /* Monotonic seconds. */

@@ -107,10 +107,13 @@ int nn_trainer_init_max(nn_trainer *t, const nn_spec *spec, const nn_hparams *hp
     t->scratch = malloc(2 * inputs * sizeof *t->scratch);
     t->shifts = malloc(2 * (size_t)max_batch);
     t->flips = malloc((size_t)max_batch);
-    if (!t->order || !t->labels || !t->scratch || !t->shifts || !t->flips) {
+    t->node_grad_norm = malloc(((size_t)t->graph.n_nodes + 1) * sizeof *t->node_grad_norm);
+    if (!t->order || !t->labels || !t->scratch || !t->shifts || !t->flips || !t->node_grad_norm) {
         nn_trainer_free(t);
         return nn_error_set(err, NN_ERUNTIME, "trainer: out of memory");
     }
+    for (int i = 0; i < t->graph.n_nodes; i++)
+        t->node_grad_norm[i] = NAN;
     start_state(t);
     t->graph.training = 1;
     return NN_OK;
@@ -136,6 +139,7 @@ void nn_trainer_free(nn_trainer *t)
     free(t->shifts);
     free(t->history);
     free(t->flips);
+    free(t->node_grad_norm);
     memset(t, 0, sizeof *t);
 }
 
@@ -219,6 +223,8 @@ void nn_trainer_step(nn_trainer *t, nn_step_info *info)
     float lr = nn_hparams_lr_at(&t->hp, t->epoch, progress);
     nn_graph_forward(g, n);
     nn_graph_backward(g);
+    if (t->node_grads) /* before the optimiser, which clears the parameter gradients */
+        nn_graph_grad_norms(g, t->node_grad_norm);
     nn_optim_step(&t->optim, g, &t->hp, lr);
 
     const nn_node *out = &g->nodes[g->output];

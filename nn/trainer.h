@@ -66,6 +66,8 @@ typedef struct nn_trainer {
     signed char *shifts;        /* max_batch (dx, dy) pairs drawn for a batch */
     unsigned char *flips;       /* max_batch mirror choices drawn for a batch */
     double train_seconds;       /* time inside nn_trainer_step only */
+    int node_grads;             /* 1: each step fills node_grad_norm (costs a pass over the gradients) */
+    float *node_grad_norm;      /* graph.n_nodes: nn_graph_grad_norms of the last step */
     /* running sums for the current epoch */
     double epoch_loss;
     long epoch_seen, epoch_correct;

@@ -341,8 +341,75 @@ python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[len(d) 
 open(sys.argv[2], "wb").write(d)' "$tmp/four.nnl" "$tmp/flipped.nnl"
 expect_exit 2 "$nnlab" eval "$tmp/flipped.nnl" && expect_in "$tmp/err" "checksum mismatch"
 expect_exit 2 "$nnlab" train --resume "$tmp/flipped.nnl" && expect_in "$tmp/err" "$tmp/flipped.nnl"
-expect_exit 2 "$nnlab" info "$root/assets/models/mlp.spec" && expect_in "$tmp/err" "not an nnlab model file"
+expect_exit 2 "$nnlab" eval "$root/assets/models/mlp.spec" && expect_in "$tmp/err" "not an nnlab model file"
 expect_exit 2 "$nnlab" eval && expect_in "$tmp/err" "which model?"
+
+# --- info on presets and specs; the computational graph ----------------------------------
+expect_exit 0 "$nnlab" info "$root/assets/models/mlp.spec" && expect_in "$tmp/out" "total                               101770"
+expect_in "$tmp/out" "optimizer=momentum lr=0.1"
+expect_exit 0 "$nnlab" info lstm --json
+python3 - "$tmp/out" <<'PY' || fail "info lstm --json"
+import json, sys
+i = json.load(open(sys.argv[1]))
+assert i["model"] == "lstm" and i["params"] == 81674, i
+assert [l["params"] for l in i["layers"]] == [0, 80384, 1290, 0], i["layers"]
+PY
+checks=$((checks + 1))
+printf 'input 1x28x28\ndense 10\nsoftmax_xent\n' >"$tmp/tiny.spec"
+expect_exit 0 "$nnlab" info "$tmp/tiny.spec" && expect_in "$tmp/out" "Model tiny (from $tmp/tiny.spec)"
+printf '\177ELF, not a model\n' >"$tmp/junk.bin"
+expect_exit 2 "$nnlab" info "$tmp/junk.bin" && expect_in "$tmp/err" "$tmp/junk.bin:1:"
+expect_exit 0 env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$nnlab" info lenet --graph &&
+	expect_in "$tmp/out" "lenet: 29 nodes (19 inputs and ops, 10 parameter tensors), 61,706 parameters"
+expect_in "$tmp/out" "│ conv1       conv2d 5x5 pad 2  N×6×28×28      150 params │"
+expect_in "$tmp/out" "│             weight 16×6×5×5 "
+expect_in "$tmp/out" "│ loss        softmax_xent      scalar                    │◀─┘"
+python3 - "$tmp/out" <<'PY' || fail "info lenet --graph: 19 boxes, 17 arrows"
+import sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+boxes = [l for l in lines if l.startswith("│ ") and l[2] != " "]
+assert len(boxes) == 19, len(boxes)
+assert sum(l.strip().startswith("▼") for l in lines) == 17
+assert [b.split()[1] for b in boxes[:4]] == ["target", "input", "conv1", "conv1.add"], boxes[:4]
+PY
+checks=$((checks + 1))
+expect_exit 0 env LANG=C LC_ALL=C "$nnlab" info lenet --graph && expect_in "$tmp/out" "| conv1       conv2d 5x5 pad 2  Nx6x28x28"
+checks=$((checks + 1))
+LC_ALL=C grep -q '[^ -~]' "$tmp/out" && fail "info --graph in the C locale is not ASCII"
+expect_exit 0 env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$nnlab" info vae --graph --ascii && expect_in "$tmp/out" "| gaussian1.kl "
+expect_exit 0 "$nnlab" info "$tmp/four.nnl" --graph && expect_in "$tmp/out" "mlp: 12 nodes (8 inputs and ops, 4 parameter tensors), 101,770 parameters"
+for model in lenet vae lstm; do
+	expect_exit 0 "$nnlab" info "$model" --dot "$tmp/$model.dot"
+	python3 - "$tmp/$model.dot" <<'PY' || fail "info --dot: $tmp/$model.dot is not well formed"
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+assert text.startswith('digraph "') and text.rstrip().endswith("}")
+depth = 0
+for c in text:
+    depth += {"{": 1, "}": -1}.get(c, 0)
+    assert depth >= 0
+assert depth == 0
+nodes = set(re.findall(r"^  (n\d+) \[label=", text, re.M))
+edges = re.findall(r"^  (n\d+) -> (n\d+);$", text, re.M)
+assert nodes and edges
+assert all(a in nodes and b in nodes for a, b in edges), "an edge to an undeclared node"
+for line in text.splitlines():
+    assert len(re.findall(r'(?<!\\)"', line)) % 2 == 0, line
+PY
+	checks=$((checks + 1))
+done
+grep -q 'n.*\[label="gaussian1.kl\\nkl\\nscalar"' "$tmp/vae.dot" || fail "vae.dot lacks the KL node"
+checks=$((checks + 1))
+if command -v dot >/dev/null; then
+	dot -Tpng "$tmp/vae.dot" -o "$tmp/vae.png" 2>"$tmp/dot.err" && [[ -s $tmp/vae.png && ! -s $tmp/dot.err ]] ||
+		fail "Graphviz cannot render vae.dot: $(head -c 300 "$tmp/dot.err")"
+	checks=$((checks + 1))
+fi
+expect_exit 0 "$nnlab" info mlp --dot - && expect_in "$tmp/out" 'digraph "mlp" {'
+expect_exit 2 "$nnlab" info mlp --graph --json && expect_in "$tmp/err" "one at a time"
+expect_exit 2 "$nnlab" info mlp --dot && expect_in "$tmp/err" "--dot needs a value"
+expect_exit 1 "$nnlab" info mlp --dot "$tmp/no/such/dir/m.dot" && expect_in "$tmp/err" "cannot write"
+expect_exit 2 "$nnlab" info no-such-model --graph && expect_in "$tmp/err" "no model 'no-such-model'"
 expect_exit 2 "$nnlab" eval "$tmp/nothing.nnl" && expect_in "$tmp/err" "No such file"
 expect_exit 2 "$nnlab" train --resume "$tmp/two.nnl" --model linear && expect_in "$tmp/err" "is not the model stored"
 expect_exit 2 "$nnlab" train --resume "$tmp/two.nnl" --seed 5 && expect_in "$tmp/err" "--seed cannot change"

@@ -2,7 +2,8 @@
 # End-to-end checks of the training dashboard in a real terminal (tmux):
 # it comes up, pauses and stays paused, steps one batch, doubles the
 # learning rate, keeps its layout through resizes (and says when the
-# terminal is too small), quits with status 0 and leaves the terminal as it
+# terminal is too small), shows the graph view with gradient norms that
+# follow single steps, quits with status 0 and leaves the terminal as it
 # found it; Ctrl-C saves with --save and exits 130; Ctrl-Z suspends and
 # resumes; SIGTERM and a crash both restore the terminal.
 #
@@ -149,6 +150,32 @@ check "? opens the help" wait_for 2 on_screen "this help (any key closes it)"
 T send-keys -t "$pane" Escape
 check "a key closes it" wait_for 2 eval '! on_screen "this help"'
 check "still paused at the same step" step_is $((frozen + 1))
+
+# the graph view: every node, and gradient norms that follow single steps
+node_line() { # node_line NAME OP: the node's line in the graph view
+	screen | grep -E "─ $1 +$2 " | head -1
+}
+grad_of() { node_line "$1" "$2" | grep -oE '[0-9]\.[0-9]e[-+][0-9]{2}' | head -1; }
+T send-keys -t "$pane" G
+check "G opens the graph view" wait_for 2 on_row 4 "─ graph"
+check "with the batch as N in the shapes" eval 'node_line input input | grep -q "N×1×28×28"'
+check "and every node of mlp" eval '[[ $(screen | grep -cE "─ (target|input|dense1|dense1.add|relu1|dense2|dense2.add|loss) ") -eq 8 ]]'
+check "dense1 with its shape and parameters" eval 'node_line dense1 matmul | grep -q "N×128 *100,352"'
+check "the norms of the single step already taken" on_row 4 "gradient norms after step $((frozen + 1)) "
+check "a gradient norm on dense1" eval '[[ -n $(grad_of dense1 matmul) ]]'
+check "the loss's own gradient is 1" eval '[[ $(grad_of loss softmax_xent) == 1.0e+00 ]]'
+check "the input has none" eval 'node_line input input | grep -qE "N×1×28×28 +- *$"'
+before=$(grad_of relu1 relu)
+T send-keys -t "$pane" n
+check "n steps once more, and the norms follow" wait_for 3 on_row 4 "gradient norms after step $((frozen + 2)) "
+check "relu1's norm changed ($before)" eval '[[ -n $(grad_of relu1 relu) && $(grad_of relu1 relu) != "$before" ]]'
+check "the key line offers G" on_row 24 "G graph"
+T send-keys -t "$pane" '?'
+check "the help names G" wait_for 2 on_screen "G        graph view"
+T send-keys -t "$pane" Escape
+T send-keys -t "$pane" G
+check "G again closes it" wait_for 3 layout_holds 80 24
+frozen=$((frozen + 1))
 T send-keys -t "$pane" q
 check "q quits" wait_for 10 exited main
 check "exit status 0" [ "$(cat "$tmp/main.exit" 2>/dev/null)" = 0 ]

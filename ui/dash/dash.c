@@ -83,6 +83,7 @@ static void init_styles(dash *d)
     set_role(d, ROLE_STEPPING, COLOR_BLACK, COLOR_CYAN, A_BOLD, A_REVERSE | A_BOLD);
     set_role(d, ROLE_DONE, COLOR_WHITE, COLOR_BLUE, A_BOLD, A_REVERSE | A_BOLD);
     set_role(d, ROLE_DIVERGED, COLOR_WHITE, COLOR_RED, A_BOLD, A_REVERSE | A_BOLD);
+    set_role(d, ROLE_COLD, COLOR_BLUE, -1, A_BOLD, A_DIM);
 }
 
 /* ---- layout --------------------------------------------------------------------------- */
@@ -134,11 +135,12 @@ static void layout(dash *d)
     d->rect[P_EVENTS] = (dash_rect){3 + confusion_h, left_w, top - confusion_h, right_w};
     d->rect[P_LAYERS] = (dash_rect){3 + top, 0, table_h, cols};
     d->rect[P_KEYS] = (dash_rect){rows - 1, 0, 1, cols};
+    d->rect[P_GRAPH] = (dash_rect){3, 0, rows - 4, cols};
     for (int i = 0; i < P_COUNT; i++) {
         dash_rect *r = &d->rect[i];
         d->win[i] = newwin(r->h, r->w, r->y, r->x);
     }
-    int help_h = 18 < rows ? 18 : rows, help_w = 62 < cols ? 62 : cols;
+    int help_h = 19 < rows ? 19 : rows, help_w = 62 < cols ? 62 : cols;
     d->overlay = newwin(help_h, help_w, (rows - help_h) / 2, (cols - help_w) / 2);
 }
 
@@ -172,6 +174,7 @@ static int alloc_view(dash *d)
         return -1;
     for (int i = 0; i < 3 * d->n_tensors; i++)
         rc |= alloc_series(&d->tensor[i], NN_MONITOR_TENSOR_POINTS);
+    rc |= dash_graph_init(d);
     return rc;
 }
 
@@ -185,6 +188,7 @@ static void free_view(dash *d)
     for (int i = 0; d->tensor && i < 3 * d->n_tensors; i++)
         free_series(&d->tensor[i]);
     free(d->tensor);
+    dash_graph_free(d);
     ui_canvas_free(&d->canvas);
 }
 
@@ -215,6 +219,8 @@ static void read_monitor(dash *d)
             dash_series *s = &d->tensor[3 * t + k];
             s->n = nn_monitor_series(m, NN_SERIES_GRAD_NORM + k, t, s->x, s->y, NN_MONITOR_TENSOR_POINTS);
         }
+    if (d->graph_view)
+        d->node_grads_step = nn_monitor_node_grads(m, d->node_grad, d->graph->n_nodes);
     d->n_marks = nn_monitor_marks(m, d->marks, DASH_MARKS);
     d->n_events = nn_monitor_events(m, 0, d->events, DASH_EVENTS);
     if (d->st.eval_version != d->eval_version || !d->st.evaluated) {
@@ -237,6 +243,17 @@ static void draw(dash *d)
     wnoutrefresh(stdscr);
     dash_draw_header(d, d->win[P_HEADER]);
     dash_draw_hparams(d, d->win[P_HPARAMS]);
+    if (d->graph_view) {
+        dash_draw_graph(d, d->win[P_GRAPH]);
+        dash_draw_keys(d, d->win[P_KEYS]);
+        if (d->help) {
+            touchwin(d->overlay);
+            dash_draw_help(d, d->overlay);
+        }
+        doupdate();
+        d->force = 1; /* the panels under it are drawn afresh when it closes */
+        return;
+    }
     dash_draw_loss(d, d->win[P_LOSS]);
     dash_draw_accuracy(d, d->win[P_ACC]);
     /* These two change a few times per epoch at most: drawn only then. */
@@ -397,6 +414,22 @@ static int key(dash *d, int ch)
     case 'g':
         d->log_y = !d->log_y;
         break;
+    case 'G':
+        d->graph_view = !d->graph_view;
+        nn_monitor_want_node_grads(d->monitor, d->graph_view);
+        d->force = 1;
+        break;
+    case KEY_NPAGE:
+    case KEY_PPAGE:
+        if (d->graph_view && d->win[P_GRAPH])
+            d->graph_scroll += (ch == KEY_NPAGE ? 1 : -1) * dash_graph_page(d, d->win[P_GRAPH]);
+        break;
+    case KEY_HOME:
+        d->graph_scroll = 0;
+        break;
+    case KEY_END:
+        d->graph_scroll = d->graph ? d->graph->n_rows : 0;
+        break;
     case 's':
         sent(d, nn_session_save(d->session, d->opt.save_path));
         break;
@@ -551,6 +584,7 @@ int dash_run(nn_session *s, const dash_options *opt)
         if (d.opt.exit_when_done && d.st.state == NN_STATE_DONE && d.st.applied_seq >= d.last_sent)
             result = DASH_EXIT_DONE;
     }
+    nn_monitor_want_node_grads(d.monitor, 0);
     free_windows(&d);
     dash_term_close();
     free_view(&d);

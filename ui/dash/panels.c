@@ -392,7 +392,7 @@ void dash_draw_keys(dash *d, WINDOW *w)
         x += dash_put(d, w, 0, x, cols, ROLE_DIVERGED, msg) + 1;
     }
     static const char *const keys[][2] = {
-        {"space", "pause"}, {"n", "step"}, {"e", "epoch"}, {"<>", "speed"}, {"g", "log-y"},
+        {"space", "pause"}, {"n", "step"}, {"e", "epoch"}, {"<>", "speed"}, {"g", "log-y"}, {"G", "graph"},
         {"s", "save"},      {"r", "reset"}, {"b", "restore"}, {"?", "help"}, {"q", "quit"},
     };
     const int quit_w = 8; /* " q quit " always fits */
@@ -420,6 +420,7 @@ void dash_draw_help(dash *d, WINDOW *w)
         "e        train to the end of the epoch, then pause",
         "< >      slower / faster (steps per second, down to 1)",
         "g        loss chart: log / linear y axis",
+        "G        graph view: each node's gradient norm (PgUp PgDn)",
         "up down  select a hyperparameter (learning rate first)",
         "+ -      double / halve it (rates step by 0.05)",
         "=        type an exact value (Ctrl-U clears it)",
@@ -442,7 +443,7 @@ void dash_draw_help(dash *d, WINDOW *w)
         wborder(w, '|', '|', '-', '-', '+', '+', '+', '+');
     dash_put(d, w, 0, 2, cols - 4, ROLE_TITLE, " keys ");
     for (int i = 0; i < (int)(sizeof lines / sizeof *lines) && 1 + i < rows - 1; i++)
-        dash_put(d, w, 1 + i, 2, cols - 4, i < 13 ? ROLE_TEXT : ROLE_DIM, lines[i]);
+        dash_put(d, w, 1 + i, 2, cols - 4, i < 14 ? ROLE_TEXT : ROLE_DIM, lines[i]);
     wnoutrefresh(w);
 }
 

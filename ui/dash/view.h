@@ -11,6 +11,7 @@
 
 #include "chart.h"
 #include "dash.h"
+#include "graph_desc.h"
 #include "monitor.h"
 #include "session.h"
 
@@ -38,10 +39,11 @@ enum dash_role {
     ROLE_STEPPING,
     ROLE_DONE,
     ROLE_DIVERGED,
+    ROLE_COLD,      /* vanishing gradients */
     ROLE_COUNT
 };
 
-enum dash_panel { P_HEADER, P_HPARAMS, P_LOSS, P_ACC, P_LAYERS, P_CONFUSION, P_EVENTS, P_KEYS, P_COUNT };
+enum dash_panel { P_HEADER, P_HPARAMS, P_LOSS, P_ACC, P_LAYERS, P_CONFUSION, P_EVENTS, P_KEYS, P_GRAPH, P_COUNT };
 
 typedef struct dash_rect {
     int y, x, h, w;
@@ -91,6 +93,15 @@ typedef struct dash {
     int typing;                 /* '=' prompt open */
     char input[48];
     long last_sent;             /* sequence number of the last command sent */
+    /* the graph view (G), in place of the charts and tables */
+    int graph_view;
+    int graph_scroll;           /* first row shown */
+    const nn_graph_desc *graph;
+    int *graph_lane;            /* lane of each edge */
+    int graph_lanes;
+    unsigned char *graph_gutter; /* line masks, rows x 2 * lanes */
+    float *node_grad;           /* the frame's copy of the per-node gradient norms */
+    long node_grads_step;       /* the step they are from; 0: none yet */
 } dash;
 
 /* Colour pair and attributes of a role. */
@@ -119,6 +130,12 @@ void dash_draw_events(dash *d, WINDOW *w);
 void dash_draw_keys(dash *d, WINDOW *w);
 void dash_draw_help(dash *d, WINDOW *w);
 void dash_draw_too_small(dash *d, WINDOW *w);
+/* The graph view: set up from the session's graph description, free, draw,
+ * and the node rows one page shows. */
+int dash_graph_init(dash *d);
+void dash_graph_free(dash *d);
+void dash_draw_graph(dash *d, WINDOW *w);
+int dash_graph_page(const dash *d, WINDOW *w);
 
 /* The hyperparameter panel's entries. */
 const char *dash_hparam_key(int i);     /* nn_hparams_set name */
