@@ -147,25 +147,23 @@ static double time_gemm(const nn_gemm *s, int reps, int threads, float *a, float
 }
 
 /* Time every product of one training step; fills the bound figures. */
-static void measure_bound(const nn_graph *g, int batch, int reps, int threads, batch_result *r)
+static void measure_bound(const nn_gemm_list *list, int batch, int reps, int threads, batch_result *r)
 {
-    nn_gemm_list list;
-    nn_graph_gemms(g, batch, &list);
     size_t biggest = 1;
-    for (int i = 0; i < list.count; i++) {
-        const nn_gemm *s = &list.gemm[i];
+    for (int i = 0; i < list->count; i++) {
+        const nn_gemm *s = &list->gemm[i];
         size_t sizes[3] = {(size_t)s->m * s->k, (size_t)s->k * s->n, (size_t)s->m * s->n};
         for (int k = 0; k < 3; k++)
             biggest = sizes[k] > biggest ? sizes[k] : biggest;
     }
     float *a = calloc(biggest, sizeof(float)), *b = calloc(biggest, sizeof(float)), *c = calloc(biggest, sizeof(float));
     double seconds = 0;
-    for (int i = 0; a && b && c && i < list.count; i++)
-        seconds += time_gemm(&list.gemm[i], reps, threads, a, b, c) * list.gemm[i].count;
+    for (int i = 0; a && b && c && i < list->count; i++)
+        seconds += time_gemm(&list->gemm[i], reps, threads, a, b, c) * list->gemm[i].count;
     free(a);
     free(b);
     free(c);
-    double flops = nn_gemm_flops(&list);
+    double flops = nn_gemm_flops(list);
     r->flops_per_sample = flops / batch;
     r->bound_per_sec = seconds > 0 ? batch / seconds : INFINITY;
     r->gemm_gflops = seconds > 0 ? flops / seconds / 1e9 : 0;
@@ -212,9 +210,10 @@ static void profile_steps(nn_trainer *t, double seconds, batch_result *r)
     free(prof.backward);
 }
 
-/* Median training samples/s at one batch size. */
+/* Median training samples/s at one batch size, and the step's products. */
 static int measure_training(const nn_spec *spec, const nn_hparams *base, const nn_dataset *train, int batch,
-                            const bench_options *o, batch_result *r, char *error, size_t error_len)
+                            const bench_options *o, batch_result *r, nn_gemm_list *gemms, char *error,
+                            size_t error_len)
 {
     nn_hparams hp = *base;
     hp.batch = batch;
@@ -243,7 +242,7 @@ static int measure_training(const nn_spec *spec, const nn_hparams *base, const n
     }
     r->batch = batch;
     r->samples_per_sec = median(rates, reps);
-    measure_bound(&t.graph, batch, reps, o->threads, r);
+    nn_graph_gemms(&t.graph, batch, gemms);
     if (o->profile)
         profile_steps(&t, o->seconds, r);
     nn_trainer_free(&t);
@@ -310,11 +309,17 @@ static void measure_preset(const char *name, const bench_options *o, preset_resu
         return;
     }
     r->ok = 1;
+    static nn_gemm_list gemms[MAX_BATCHES];
     for (int b = 0; b < o->n_batches && r->ok; b++)
-        if (measure_training(&spec, &hp, &train, o->batches[b], o, &r->batches[b], r->error, sizeof r->error))
+        if (measure_training(&spec, &hp, &train, o->batches[b], o, &r->batches[b], &gemms[b], r->error,
+                             sizeof r->error))
             r->ok = 0;
         else
             r->n_batches = b + 1;
+    /* After all the training: timing on OpenBLAS's own threads wakes them,
+     * and they spin for a while after the last product. */
+    for (int b = 0; b < r->n_batches; b++)
+        measure_bound(&gemms[b], o->batches[b], o->reps > 64 ? 64 : o->reps, o->threads, &r->batches[b]);
     if (r->ok && measure_inference(&spec, &hp, &test, r, r->error, sizeof r->error))
         r->ok = 0;
     if (r->ok) {
