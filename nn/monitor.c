@@ -428,6 +428,39 @@ void nn_monitor_new_run(nn_monitor *m)
     pthread_mutex_unlock(&m->lock);
 }
 
+static void copy_series(nn_series *dst, const nn_series *src)
+{
+    nn_series_clear(dst);
+    dst->n = nn_series_copy(src, dst->x, dst->y, dst->cap);
+    dst->stride = src->stride;
+    dst->seen = src->seen;
+}
+
+void nn_monitor_adopt_runs(nn_monitor *m, nn_monitor *src)
+{
+    if (m == src)
+        return;
+    nn_monitor_flush(src);
+    pthread_mutex_lock(&src->lock);
+    pthread_mutex_lock(&m->lock);
+    /* src's current run first, then its previous runs, as many as fit. */
+    int kept = 0;
+    const nn_series *current[2] = {&src->run[NN_SERIES_LOSS_SMOOTH], &src->run[NN_SERIES_ACCURACY_SMOOTH]};
+    if (current[0]->n > 0 && kept < NN_MONITOR_PREV_RUNS) {
+        for (int k = 0; k < 2; k++)
+            copy_series(&m->prev[kept][k], current[k]);
+        kept++;
+    }
+    for (int r = 0; r < src->status.prev_runs && kept < NN_MONITOR_PREV_RUNS; r++, kept++)
+        for (int k = 0; k < 2; k++)
+            copy_series(&m->prev[kept][k], &src->prev[r][k]);
+    m->status.prev_runs = kept;
+    m->status.run = src->status.run + 1;
+    m->status.version++;
+    pthread_mutex_unlock(&m->lock);
+    pthread_mutex_unlock(&src->lock);
+}
+
 void nn_monitor_stop_clock(nn_monitor *m)
 {
     m->rate_last = 0;

@@ -77,6 +77,15 @@ enum nn_series_id {
 #define NN_MONITOR_EPOCHS 4096
 #define NN_MONITOR_SMOOTHING 0.95   /* EMA factor of the smoothed curves */
 
+/* What a prune or quantize command measured. */
+typedef struct nn_probe {
+    long count;             /* 1, 2, ... one per measurement */
+    char what[16];          /* "prune", "quantize" */
+    double accuracy_before, accuracy;   /* test accuracy, 0..1 */
+    double bytes_before, bytes;         /* weight storage: float32 dense, then as compressed */
+    double sparsity;        /* zeros among the weights after it, 0..1 */
+} nn_probe;
+
 /* Everything about the run that fits in a few numbers. */
 typedef struct nn_run_status {
     int state;              /* enum nn_run_state */
@@ -107,6 +116,7 @@ typedef struct nn_run_status {
     int evaluated;          /* this run has an evaluation */
     long event_seq;         /* sequence number of the newest event */
     long weights_version;   /* changes with every weight snapshot */
+    nn_probe probe;         /* the last prune or quantize */
 } nn_run_status;
 
 enum nn_event_kind {
@@ -221,6 +231,9 @@ void nn_monitor_mark(nn_monitor *m, long step, const char *key, double from, dou
 /* Start a new run: the smoothed curves move to the previous runs, the
  * current histories, marks and epoch records are cleared. */
 void nn_monitor_new_run(nn_monitor *m);
+/* Copy src's current smoothed curves and its previous runs into m's
+ * previous runs (the newest first), as if src's runs had been m's. */
+void nn_monitor_adopt_runs(nn_monitor *m, nn_monitor *src);
 /* Training stopped (paused, done): the time until the next step counts
  * neither as elapsed nor in the throughput. */
 void nn_monitor_stop_clock(nn_monitor *m);

@@ -334,6 +334,24 @@ long nn_session_reset(nn_session *s) { return send_kind(s, NN_CMD_RESET); }
 long nn_session_restore(nn_session *s) { return send_kind(s, NN_CMD_RESTORE); }
 long nn_session_quit(nn_session *s) { return send_kind(s, NN_CMD_QUIT); }
 
+long nn_session_note(nn_session *s, const char *text)
+{
+    nn_command c = {.kind = NN_CMD_NOTE};
+    snprintf(c.value, sizeof c.value, "%s", text);
+    return nn_session_send(s, &c);
+}
+
+long nn_session_prune(nn_session *s, double sparsity)
+{
+    nn_command c = {.kind = NN_CMD_PRUNE};
+    snprintf(c.value, sizeof c.value, "%.17g", sparsity);
+    return nn_session_send(s, &c);
+}
+
+long nn_session_quantize(nn_session *s) { return send_kind(s, NN_CMD_QUANTIZE); }
+
+void nn_session_adopt_runs(nn_session *s, nn_session *from) { nn_monitor_adopt_runs(&s->monitor, &from->monitor); }
+
 long nn_session_set(nn_session *s, const char *key, const char *value)
 {
     nn_command c = {.kind = NN_CMD_SET};
