@@ -142,6 +142,16 @@ static int tokenize(parser *p)
             i++;
         if (p->n == MAX_TOKENS)
             return fail(p, (int)start + 1, "too many words on one line (at most %d)", MAX_TOKENS);
+        /* The text of a caption, a title, a layer or a run's label is taken
+         * raw from its first word on: no need to split it further. */
+        if (p->n >= 1) {
+            const char *kw = p->tok[0].text;
+            int text_from = !strcmp(kw, "caption") || !strcmp(kw, "title") ? 2
+                            : !strcmp(kw, "layer") || !strcmp(kw, "run") || !strcmp(kw, "reset") ? 1
+                                                                                                 : MAX_TOKENS;
+            if (p->n > text_from)
+                break;
+        }
         memcpy(p->words + w, line + start, i - start);
         p->words[w + i - start] = '\0';
         p->tok[p->n++] = (token){p->words + w, (int)start + 1};
@@ -321,8 +331,13 @@ static int parse_header(parser *p)
     }
     if (!strcmp(kw, "option"))
         return parse_option(p);
+    if (!strcmp(kw, "speed")) {
+        if (parse_long(p, 1, "steps per second", 1, 100000, &l->speed))
+            return NN_EINPUT;
+        return no_more(p, 2);
+    }
     return fail(p, p->tok[0].col,
-                "unknown keyword '%s' (expected title, model, layer, train-limit, test-limit, option or step)",
+                "unknown keyword '%s' (expected title, model, layer, train-limit, test-limit, option, speed or step)",
                 kw);
 }
 

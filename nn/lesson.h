@@ -12,6 +12,7 @@
  *     train-limit 2000             # the first 2000 training digits
  *     test-limit 500
  *     option optimizer=sgd lr=0.001 epochs=1 schedule=constant
+ *     speed 40                     # steps per second on the dashboard (not --auto)
  *
  *     step
  *     caption en A tiny learning rate: the loss barely moves.
@@ -99,6 +100,7 @@ typedef struct nn_lesson {
     char model[256];                /* preset or spec file; empty with layer lines */
     char *spec_text;                /* the `layer` lines as a model spec, or NULL */
     long train_limit, test_limit;   /* 0: the whole set */
+    long speed;                     /* steps per second when shown live (0: unlimited) */
     int n_options;
     char option_key[NN_LESSON_MAX_OPTIONS][24];
     char option_value[NN_LESSON_MAX_OPTIONS][64];

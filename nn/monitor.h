@@ -77,10 +77,11 @@ enum nn_series_id {
 #define NN_MONITOR_EPOCHS 4096
 #define NN_MONITOR_SMOOTHING 0.95   /* EMA factor of the smoothed curves */
 
-/* What a prune or quantize command measured. */
+/* What a prune, quantize or measure command found. */
 typedef struct nn_probe {
     long count;             /* 1, 2, ... one per measurement */
-    char what[16];          /* "prune", "quantize" */
+    char what[16];          /* "prune", "quantize", "measure" */
+    double train_accuracy, test_accuracy; /* measure: 0..1, dropout off */
     double accuracy_before, accuracy;   /* test accuracy, 0..1 */
     double bytes_before, bytes;         /* weight storage: float32 dense, then as compressed */
     double sparsity;        /* zeros among the weights after it, 0..1 */
@@ -116,7 +117,7 @@ typedef struct nn_run_status {
     int evaluated;          /* this run has an evaluation */
     long event_seq;         /* sequence number of the newest event */
     long weights_version;   /* changes with every weight snapshot */
-    nn_probe probe;         /* the last prune or quantize */
+    nn_probe probe;         /* the last prune, quantize or measure */
 } nn_run_status;
 
 enum nn_event_kind {

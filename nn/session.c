@@ -86,7 +86,9 @@ static void train_one(nn_session *s)
         s->steps_left--;
     int state_changed = s->steps_left == 0 && !s->step_epoch && !s->running;
     if (info.bad_loss || info.bad_tensor >= 0) {
-        const char *name = info.bad_tensor >= 0 ? nn_graph_param_node(&t->graph, info.bad_tensor)->name : "loss";
+        const char *name = info.bad_tensor >= 0 ? nn_graph_param_node(&t->graph, info.bad_tensor)->name
+                           : info.bad_loss == 2                ? "loss > max_loss"
+                                                               : "loss";
         s->diverged = 1;
         s->running = 0;
         s->steps_left = 0;
@@ -96,13 +98,16 @@ static void train_one(nn_session *s)
         st->diverged_step = info.step;
         snprintf(st->bad_name, sizeof st->bad_name, "%s", name);
         nn_monitor_unlock(&s->monitor);
-        if (s->good.step >= 0)
-            nn_monitor_event(&s->monitor, info.step, NN_EVENT_WARN,
-                             "diverged at step %ld: %s is NaN/Inf; b restores step %ld", info.step, name,
-                             s->good.step);
+        char why[96];
+        if (info.bad_loss == 2 && info.bad_tensor < 0)
+            snprintf(why, sizeof why, "the loss %.3g passed max_loss %g", info.loss, t->hp.max_loss);
         else
-            nn_monitor_event(&s->monitor, info.step, NN_EVENT_WARN, "diverged at step %ld: %s is NaN/Inf",
-                             info.step, name);
+            snprintf(why, sizeof why, "%s is NaN/Inf", name);
+        if (s->good.step >= 0)
+            nn_monitor_event(&s->monitor, info.step, NN_EVENT_WARN, "diverged at step %ld: %s; b restores step %ld",
+                             info.step, why, s->good.step);
+        else
+            nn_monitor_event(&s->monitor, info.step, NN_EVENT_WARN, "diverged at step %ld: %s", info.step, why);
         state_changed = 1;
     } else if (info.step % s->cfg.good_every == 0) {
         session_keep_good(s);
@@ -349,6 +354,13 @@ long nn_session_prune(nn_session *s, double sparsity)
 }
 
 long nn_session_quantize(nn_session *s) { return send_kind(s, NN_CMD_QUANTIZE); }
+long nn_session_measure(nn_session *s) { return send_kind(s, NN_CMD_MEASURE); }
+
+long nn_session_step_batches(nn_session *s, long n)
+{
+    nn_command c = {.kind = NN_CMD_STEP_BATCH, .number = n};
+    return nn_session_send(s, &c);
+}
 
 void nn_session_adopt_runs(nn_session *s, nn_session *from) { nn_monitor_adopt_runs(&s->monitor, &from->monitor); }
 

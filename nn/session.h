@@ -40,12 +40,13 @@ enum nn_command_kind {
     NN_CMD_QUIT,        /* end the trainer thread */
     NN_CMD_NOTE,        /* write value into the event log */
     NN_CMD_PRUNE,       /* zero the smallest weights, sparsity value (0..1); figures in the status */
-    NN_CMD_QUANTIZE     /* measure the model as int8 (the weights stay float); figures in the status */
+    NN_CMD_QUANTIZE,    /* measure the model as int8 (the weights stay float); figures in the status */
+    NN_CMD_MEASURE      /* evaluate on the training and the test set (dropout off); figures in the status */
 };
 
 typedef struct nn_command {
     int kind;           /* enum nn_command_kind */
-    long number;        /* NN_CMD_SPEED */
+    long number;        /* NN_CMD_SPEED; NN_CMD_STEP_BATCH: batches (0 is 1) */
     char key[24];       /* NN_CMD_SET */
     char value[512];    /* NN_CMD_SET, NN_CMD_SAVE, NN_CMD_NOTE, NN_CMD_PRUNE */
 } nn_command;
@@ -104,6 +105,10 @@ long nn_session_note(nn_session *s, const char *text);
 long nn_session_prune(nn_session *s, double sparsity);
 /* Quantise a copy of the model to int8 and measure it the same way. */
 long nn_session_quantize(nn_session *s);
+/* Accuracy on the whole training and test sets now (status.probe). */
+long nn_session_measure(nn_session *s);
+/* Pause, then train exactly n more batches. */
+long nn_session_step_batches(nn_session *s, long n);
 
 /* Wait until command seq has been applied; 0, or -1 after timeout_ms. */
 int nn_session_wait_applied(nn_session *s, long seq, int timeout_ms);

@@ -71,7 +71,7 @@ void session_publish_weights(nn_session *s, double now)
 
 static const char *live_keys[] = {"lr", "momentum", "weight_decay", "l1", "dropout", "batch", "epochs",
                                   "nesterov", "beta1", "beta2", "alpha", "eps", "schedule", "lr_step",
-                                  "lr_gamma", "augment", "init", "seed"};
+                                  "lr_gamma", "augment", "init", "seed", "max_loss"};
 
 int nn_session_live_key(const char *key)
 {
@@ -102,6 +102,7 @@ static double hp_value(const nn_hparams *hp, const char *key, float dropout)
     if (!strcmp(key, "augment")) return hp->augment;
     if (!strcmp(key, "init")) return hp->init;
     if (!strcmp(key, "seed")) return (double)hp->seed;
+    if (!strcmp(key, "max_loss")) return hp->max_loss;
     return NAN;
 }
 
@@ -301,6 +302,22 @@ static void quantize(nn_session *s)
                      probe.bytes / 1024);
 }
 
+static void measure(nn_session *s)
+{
+    nn_trainer *t = &s->trainer;
+    nn_probe probe = {.what = "measure", .train_accuracy = NAN, .test_accuracy = NAN};
+    nn_eval ev;
+    nn_trainer_evaluate(t, t->train, &ev);
+    probe.train_accuracy = ev.accuracy;
+    if (s->test && s->test->count) {
+        nn_trainer_evaluate(t, s->test, &ev);
+        probe.test_accuracy = ev.accuracy;
+    }
+    probe.accuracy = probe.test_accuracy;
+    probe.sparsity = nn_prune_sparsity(&t->graph);
+    publish_probe(s, &probe);
+}
+
 void session_apply(nn_session *s, const nn_command *c)
 {
     nn_trainer *t = &s->trainer;
@@ -332,7 +349,7 @@ void session_apply(nn_session *s, const nn_command *c)
                              t->hp.epochs);
         } else if (c->kind == NN_CMD_STEP_BATCH) {
             s->step_epoch = 0;
-            s->steps_left++;
+            s->steps_left += c->number > 0 ? c->number : 1;
             s->diverged = 0;
         } else {
             s->steps_left = 0;
@@ -371,6 +388,9 @@ void session_apply(nn_session *s, const nn_command *c)
         break;
     case NN_CMD_QUANTIZE:
         quantize(s);
+        break;
+    case NN_CMD_MEASURE:
+        measure(s);
         break;
     }
     session_publish_state(s);

@@ -16,11 +16,43 @@ void dash_style(dash *d, WINDOW *w, int role)
 }
 
 /* Display width of UTF-8 text (every glyph used here is one cell wide). */
+int dash_next_char(const char *s, unsigned *cp)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    int len = u[0] < 0x80 ? 1 : u[0] < 0xe0 ? 2 : u[0] < 0xf0 ? 3 : 4;
+    unsigned c = len == 1 ? u[0] : len == 2 ? u[0] & 0x1fu : len == 3 ? u[0] & 0x0fu : u[0] & 0x07u;
+    for (int i = 1; i < len; i++) {
+        if ((u[i] & 0xc0) != 0x80) { /* broken text: one byte, one cell */
+            *cp = '?';
+            return 1;
+        }
+        c = (c << 6) | (u[i] & 0x3fu);
+    }
+    *cp = c;
+    return len;
+}
+
+int dash_char_width(unsigned cp)
+{
+    int w = wcwidth((wchar_t)cp);
+    if (w >= 0)
+        return w;
+    /* A locale without width tables: the wide East Asian blocks by hand. */
+    if ((cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) || (cp >= 0xac00 && cp <= 0xd7a3) ||
+        (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+        (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x20000 && cp <= 0x3fffd))
+        return 2;
+    return cp < 32 ? 0 : 1;
+}
+
 int dash_text_width(const char *s)
 {
     int n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
+    unsigned cp;
+    while (*s) {
+        s += dash_next_char(s, &cp);
+        n += dash_char_width(cp);
+    }
     return n;
 }
 
@@ -35,11 +67,14 @@ int dash_put(dash *d, WINDOW *w, int y, int x, int max, int role, const char *s)
         max = cols - x;
     const char *end = s;
     int cells = 0;
-    while (*end && cells < max) {
-        end++;
-        while (((unsigned char)*end & 0xC0) == 0x80)
-            end++;
-        cells++;
+    while (*end) {
+        unsigned cp;
+        int len = dash_next_char(end, &cp);
+        int cw = dash_char_width(cp);
+        if (cells + cw > max)
+            break;
+        end += len;
+        cells += cw;
     }
     dash_style(d, w, role);
     mvwaddnstr(w, y, x, s, (int)(end - s));

@@ -41,7 +41,7 @@ enum dash_role {
     ROLE_COUNT
 };
 
-enum dash_panel { P_HEADER, P_HPARAMS, P_LOSS, P_ACC, P_LAYERS, P_CONFUSION, P_EVENTS, P_KEYS, P_COUNT };
+enum dash_panel { P_HEADER, P_HPARAMS, P_LOSS, P_ACC, P_LAYERS, P_CONFUSION, P_EVENTS, P_CAPTION, P_KEYS, P_COUNT };
 
 typedef struct dash_rect {
     int y, x, h, w;
@@ -65,7 +65,7 @@ typedef struct dash {
     /* layout */
     int rows, cols, too_small;
     dash_rect rect[P_COUNT];
-    WINDOW *win[P_COUNT];
+    WINDOW *win[P_COUNT];       /* NULL for a panel the layout leaves out */
     WINDOW *overlay;
     ui_canvas canvas;
     /* the frame's copy of the monitor */
@@ -91,6 +91,9 @@ typedef struct dash {
     int typing;                 /* '=' prompt open */
     char input[48];
     long last_sent;             /* sequence number of the last command sent */
+    /* a lesson */
+    dash_caption caption;
+    int lesson;
 } dash;
 
 /* Colour pair and attributes of a role. */
@@ -119,6 +122,11 @@ void dash_draw_events(dash *d, WINDOW *w);
 void dash_draw_keys(dash *d, WINDOW *w);
 void dash_draw_help(dash *d, WINDOW *w);
 void dash_draw_too_small(dash *d, WINDOW *w);
+void dash_draw_caption(dash *d, WINDOW *w);
+/* Display cells of one code point (2 for wide CJK characters, 0 for
+ * combining marks); the next code point of UTF-8 text s and its length. */
+int dash_char_width(unsigned cp);
+int dash_next_char(const char *s, unsigned *cp);
 
 /* The hyperparameter panel's entries. */
 const char *dash_hparam_key(int i);     /* nn_hparams_set name */
