@@ -450,8 +450,11 @@ static void report_single_step(lesson_run *r)
         double g = n ? y[n - 1] : NAN;
         n = nn_monitor_series(m, NN_SERIES_UPDATE_RATIO, t, x, y, NN_MONITOR_TENSOR_POINTS);
         double u = n ? y[n - 1] : NAN;
-        len += snprintf(line + len, sizeof line - (size_t)len, " | %s grad %.3g update %.2g",
-                        nn_session_tensor_name(r->s, t), g, u);
+        char update[32] = "-"; /* a weight that was zero has no ratio */
+        if (isfinite(u))
+            snprintf(update, sizeof update, "%.2g", u);
+        len += snprintf(line + len, sizeof line - (size_t)len, " | %s grad %.3g update %s",
+                        nn_session_tensor_name(r->s, t), g, update);
     }
     say(r, "%s", line);
 }

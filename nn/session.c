@@ -78,6 +78,8 @@ static void train_one(nn_session *s)
     nn_trainer *t = &s->trainer;
     nn_step_info info;
     nn_trainer_step(t, &info);
+    if (s->prune.keep) /* fine-tuning a pruned model: the pruned weights stay zero */
+        nn_prune_apply(&t->graph, &s->prune);
     double now = session_now();
     if (s->cfg.on_step)
         s->cfg.on_step(s->cfg.ctx, &info);
@@ -296,6 +298,7 @@ void nn_session_free(nn_session *s)
         return;
     nn_session_stop(s);
     nn_monitor_free(&s->monitor);
+    nn_prune_mask_free(&s->prune);
     nn_trainer_free(&s->trainer);
     free(s->good.params);
     free(s->good.m);

@@ -101,7 +101,9 @@ long nn_session_quit(nn_session *s);
 /* Write a line into the event log (a lesson's step, a run's label). */
 long nn_session_note(nn_session *s, const char *text);
 /* Magnitude-prune the weights to sparsity (0 <= sparsity < 1) and measure
- * test accuracy and weight storage before and after (status.probe). */
+ * test accuracy and weight storage before and after (status.probe).  Until
+ * the next reset, further training keeps the pruned weights at zero, so
+ * it fine-tunes the weights that are left. */
 long nn_session_prune(nn_session *s, double sparsity);
 /* Quantise a copy of the model to int8 and measure it the same way. */
 long nn_session_quantize(nn_session *s);

@@ -173,6 +173,7 @@ static void reset(nn_session *s)
 {
     nn_trainer *t = &s->trainer;
     nn_trainer_reset(t, s->spec);
+    nn_prune_mask_free(&s->prune);
     s->diverged = 0;
     s->steps_left = 0;
     s->step_epoch = 0;
@@ -251,7 +252,8 @@ static void prune(nn_session *s, const char *value)
         nn_monitor_event(&s->monitor, t->step, NN_EVENT_ERROR, "prune: %s", err.msg);
         return;
     }
-    nn_prune_mask_free(&mask);
+    nn_prune_mask_free(&s->prune);
+    s->prune = mask;
     probe.sparsity = nn_prune_sparsity(&t->graph);
     probe.bytes = weight_bytes(&t->graph, 1);
     if (have_test) {

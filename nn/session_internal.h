@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 
+#include "prune.h"
 #include "session.h"
 
 #define QUEUE_CAP 64
@@ -47,6 +48,7 @@ struct nn_session {
     double epoch_start;
     int dropout_layers;
     good_copy good;
+    nn_prune_mask prune;        /* after a prune command: keeps pruned weights at zero (keep NULL: none) */
 };
 
 /* Monotonic seconds. */
