@@ -224,8 +224,9 @@ int lesson_run_failures(const lesson_run *r) { return r->failed; }
 
 static const char *diverged_text(const nn_run_status *st, char *buf, size_t len)
 {
-    if (strstr(st->bad_name, "max_loss"))
-        snprintf(buf, len, "DIVERGED at step %ld: the loss passed max_loss %g", st->diverged_step, st->hp.max_loss);
+    if (isfinite(st->diverged_loss))
+        snprintf(buf, len, "DIVERGED at step %ld: the loss reached %.3g, above max_loss %g", st->diverged_step,
+                 st->diverged_loss, st->hp.max_loss);
     else
         snprintf(buf, len, "DIVERGED at step %ld: %s went NaN/Inf", st->diverged_step, st->bad_name);
     return buf;

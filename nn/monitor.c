@@ -387,21 +387,24 @@ void nn_monitor_new_run(nn_monitor *m)
 {
     pthread_mutex_lock(&m->lock);
     flush_locked(m);
-    /* The oldest kept run is recycled as the newest. */
-    nn_series oldest[2] = {m->prev[NN_MONITOR_PREV_RUNS - 1][0], m->prev[NN_MONITOR_PREV_RUNS - 1][1]};
-    memmove(m->prev[1], m->prev[0], (NN_MONITOR_PREV_RUNS - 1) * sizeof m->prev[0]);
-    m->prev[0][0] = oldest[0];
-    m->prev[0][1] = oldest[1];
-    nn_series *sources[2] = {&m->run[NN_SERIES_LOSS_SMOOTH], &m->run[NN_SERIES_ACCURACY_SMOOTH]};
-    for (int k = 0; k < 2; k++) {
-        nn_series *d = &m->prev[0][k];
-        nn_series_clear(d);
-        d->n = nn_series_copy(sources[k], d->x, d->y, d->cap);
-        d->stride = sources[k]->stride;
-        d->seen = sources[k]->seen;
+    /* A run that never trained leaves no curve behind. */
+    if (m->run[NN_SERIES_LOSS_SMOOTH].n > 0) {
+        /* The oldest kept run is recycled as the newest. */
+        nn_series oldest[2] = {m->prev[NN_MONITOR_PREV_RUNS - 1][0], m->prev[NN_MONITOR_PREV_RUNS - 1][1]};
+        memmove(m->prev[1], m->prev[0], (NN_MONITOR_PREV_RUNS - 1) * sizeof m->prev[0]);
+        m->prev[0][0] = oldest[0];
+        m->prev[0][1] = oldest[1];
+        nn_series *sources[2] = {&m->run[NN_SERIES_LOSS_SMOOTH], &m->run[NN_SERIES_ACCURACY_SMOOTH]};
+        for (int k = 0; k < 2; k++) {
+            nn_series *d = &m->prev[0][k];
+            nn_series_clear(d);
+            d->n = nn_series_copy(sources[k], d->x, d->y, d->cap);
+            d->stride = sources[k]->stride;
+            d->seen = sources[k]->seen;
+        }
+        if (m->status.prev_runs < NN_MONITOR_PREV_RUNS)
+            m->status.prev_runs++;
     }
-    if (m->status.prev_runs < NN_MONITOR_PREV_RUNS)
-        m->status.prev_runs++;
     for (int i = 0; i < NN_SERIES_RUN_COUNT; i++)
         nn_series_clear(&m->run[i]);
     for (int i = 0; i < 3 * m->n_tensors; i++)

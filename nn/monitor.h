@@ -110,6 +110,7 @@ typedef struct nn_run_status {
     long good_step;         /* step of the last good weights kept, -1 none */
     long diverged_step;     /* DIVERGED: the step at which it happened */
     char bad_name[NN_NAME_LEN]; /* DIVERGED: the first tensor that went bad, or "loss" */
+    float diverged_loss;    /* DIVERGED by passing hp.max_loss: the loss then; else NaN */
     int prev_runs;          /* previous runs' curves kept (0..NN_MONITOR_PREV_RUNS) */
     int n_tensors;          /* parameter tensors */
     long version;           /* changes on every publish */

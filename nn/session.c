@@ -88,9 +88,8 @@ static void train_one(nn_session *s)
         s->steps_left--;
     int state_changed = s->steps_left == 0 && !s->step_epoch && !s->running;
     if (info.bad_loss || info.bad_tensor >= 0) {
-        const char *name = info.bad_tensor >= 0 ? nn_graph_param_node(&t->graph, info.bad_tensor)->name
-                           : info.bad_loss == 2                ? "loss > max_loss"
-                                                               : "loss";
+        const char *name = info.bad_tensor >= 0 ? nn_graph_param_node(&t->graph, info.bad_tensor)->name : "loss";
+        int too_high = info.bad_loss == 2 && info.bad_tensor < 0;
         s->diverged = 1;
         s->running = 0;
         s->steps_left = 0;
@@ -98,10 +97,11 @@ static void train_one(nn_session *s)
         nn_monitor_flush(&s->monitor);
         nn_run_status *st = nn_monitor_lock(&s->monitor);
         st->diverged_step = info.step;
+        st->diverged_loss = too_high ? info.loss : NAN;
         snprintf(st->bad_name, sizeof st->bad_name, "%s", name);
         nn_monitor_unlock(&s->monitor);
         char why[96];
-        if (info.bad_loss == 2 && info.bad_tensor < 0)
+        if (too_high)
             snprintf(why, sizeof why, "the loss %.3g passed max_loss %g", info.loss, t->hp.max_loss);
         else
             snprintf(why, sizeof why, "%s is NaN/Inf", name);

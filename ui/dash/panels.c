@@ -417,13 +417,17 @@ void dash_draw_keys(dash *d, WINDOW *w)
     }
     int x = 0;
     if (d->st.state == NN_STATE_DIVERGED) {
-        char msg[160];
-        if (d->st.good_step >= 0)
-            snprintf(msg, sizeof msg, " DIVERGED: %s is NaN/Inf at step %ld %s b restores step %ld, r resets ",
-                     d->st.bad_name, d->st.diverged_step, dash_glyph(d, "\u2014", "-"), d->st.good_step);
+        char msg[256], what[96];
+        if (isfinite(d->st.diverged_loss))
+            snprintf(what, sizeof what, "the loss reached %.3g (max %g)", d->st.diverged_loss, d->st.hp.max_loss);
         else
-            snprintf(msg, sizeof msg, " DIVERGED: %s is NaN/Inf at step %ld %s r resets ", d->st.bad_name,
-                     d->st.diverged_step, dash_glyph(d, "\u2014", "-"));
+            snprintf(what, sizeof what, "%s is NaN/Inf", d->st.bad_name);
+        if (d->st.good_step >= 0)
+            snprintf(msg, sizeof msg, " DIVERGED: %s at step %ld %s b restores step %ld, r resets ", what,
+                     d->st.diverged_step, dash_glyph(d, "\u2014", "-"), d->st.good_step);
+        else
+            snprintf(msg, sizeof msg, " DIVERGED: %s at step %ld %s r resets ", what, d->st.diverged_step,
+                     dash_glyph(d, "\u2014", "-"));
         x += dash_put(d, w, 0, x, cols, ROLE_DIVERGED, msg) + 1;
     }
     static const char *const keys[][2] = {

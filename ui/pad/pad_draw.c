@@ -311,7 +311,10 @@ static void draw_trainer(pad *p)
     }
     text(p, FONT_NORMAL, x, y + 3 * line, 0, TEXT, "lr %.3g %s   %s samples/s", st->lr_now,
          nn_optimizer_name(st->hp.optimizer), rate);
-    if (st->state == NN_STATE_DIVERGED)
+    if (st->state == NN_STATE_DIVERGED && isfinite(st->diverged_loss))
+        text(p, FONT_SMALL, x, y + 4 * line - 2, 0, BAD, "the loss reached %.3g: b goes back to the last good weights",
+             st->diverged_loss);
+    else if (st->state == NN_STATE_DIVERGED)
         text(p, FONT_SMALL, x, y + 4 * line - 2, 0, BAD, "%s went NaN/Inf: b goes back to the last good weights",
              st->bad_name);
 }
