@@ -142,8 +142,13 @@ static void set_hparam(nn_session *s, const char *key, const char *value)
     t->steps_per_epoch = (long)((t->train->count + (size_t)hp.batch - 1) / (size_t)hp.batch);
     if (from == to)
         return;
-    if (!strcmp(key, "init") || !strcmp(key, "seed")) { /* no mark: nothing changes before a reset */
-        nn_monitor_event(&s->monitor, step, NN_EVENT_HPARAM, "%s %s (from the next reset)", key, value);
+    /* No mark for these: init and seed change nothing before a reset, and
+     * the epoch count changes no step (a lesson sets it for every stage). */
+    if (!strcmp(key, "init") || !strcmp(key, "seed") || !strcmp(key, "epochs")) {
+        if (strcmp(key, "epochs"))
+            nn_monitor_event(&s->monitor, step, NN_EVENT_HPARAM, "%s %s (from the next reset)", key, value);
+        else
+            nn_monitor_event(&s->monitor, step, NN_EVENT_HPARAM, "epochs %.0f -> %.0f", from, to);
         return;
     }
     nn_monitor_event(&s->monitor, step, NN_EVENT_HPARAM, "%s %.3g -> %.3g", key, from, to);
