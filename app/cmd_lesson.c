@@ -324,9 +324,11 @@ static int run_plain(lesson_ui *ui)
             FD_ZERO(&fds);
             FD_SET(STDIN_FILENO, &fds);
             if (select(STDIN_FILENO + 1, &fds, NULL, NULL, &tv) > 0) {
+                /* A line, or the end of the input (which then reads as
+                 * ready every time: the rest runs unattended). */
                 char line[256];
-                if (!fgets(line, sizeof line, stdin)) /* end of input: go on unattended */
-                    ui->o = ui->o;
+                if (!fgets(line, sizeof line, stdin))
+                    clearerr(stdin);
                 lesson_run_next(ui->run);
                 waiting_said = 0;
             }

@@ -431,13 +431,15 @@ void dash_draw_keys(dash *d, WINDOW *w)
         x += dash_put(d, w, 0, x, cols, ROLE_DIVERGED, msg) + 1;
     }
     static const char *const keys[][2] = {
-        {"space", "pause"}, {"n", "step"}, {"e", "epoch"}, {"<>", "speed"}, {"g", "log-y"},
-        {"s", "save"},      {"r", "reset"}, {"b", "restore"}, {"?", "help"}, {"q", "quit"},
+        {"Enter", "next"}, {"space", "pause"}, {"n", "step"}, {"e", "epoch"}, {"<>", "speed"}, {"g", "log-y"},
+        {"s", "save"},     {"r", "reset"},     {"b", "restore"}, {"?", "help"}, {"q", "quit"},
     };
     const int quit_w = 8; /* " q quit " always fits */
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
         int is_quit = !strcmp(keys[i][0], "q");
         if (!strcmp(keys[i][0], "b") && d->st.state != NN_STATE_DIVERGED)
+            continue;
+        if (!strcmp(keys[i][0], "Enter") && !(d->lesson && d->caption.waiting))
             continue;
         int need = (int)strlen(keys[i][0]) + (int)strlen(keys[i][1]) + 3;
         if (!is_quit && x + need > cols - quit_w)
