@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "lesson_check.h"
 #include "data.h"
 #include "monitor.h"
 
@@ -38,8 +39,7 @@ struct lesson_run {
     double resume_at;       /* `step N`: the next single step not before this */
     int step_done, ended;
     int passed, failed;
-    double last_gap;
-    int have_gap;
+    lesson_gap gap;         /* the last train/test gap measured */
     double step_start, lesson_start, action_start;
     char doing[160];
     char results[3][192];
@@ -220,71 +220,7 @@ const nn_spec *lesson_run_spec(lesson_run *r) { return &r->models[r->n_models - 
 const char *lesson_run_model(lesson_run *r) { return r->models[r->n_models - 1].name; }
 int lesson_run_failures(const lesson_run *r) { return r->failed; }
 
-/* ---- what the assertions look at ------------------------------------------------------ */
-
-static const char *diverged_text(const nn_run_status *st, char *buf, size_t len)
-{
-    if (isfinite(st->diverged_loss))
-        snprintf(buf, len, "DIVERGED at step %ld: the loss reached %.3g, above max_loss %g", st->diverged_step,
-                 st->diverged_loss, st->hp.max_loss);
-    else
-        snprintf(buf, len, "DIVERGED at step %ld: %s went NaN/Inf", st->diverged_step, st->bad_name);
-    return buf;
-}
-
-/* The weight tensor of the layer-th layer with weights (1-based), or -1. */
-static int layer_tensor(const nn_graph *g, int layer)
-{
-    int seen = 0;
-    for (int i = 0; i < g->n_param_tensors; i++) {
-        const nn_node *p = &g->nodes[g->param_nodes[i]];
-        if (p->decay && p->ndim >= 2 && ++seen == layer)
-            return i;
-    }
-    return -1;
-}
-
-/* The largest difference between any unit's incoming weights (and bias)
- * and the first unit's, and the largest weight magnitude. */
-static void unit_spread(const nn_graph *g, int tensor, double *spread, double *scale, int *units)
-{
-    const nn_node *w = &g->nodes[g->param_nodes[tensor]];
-    int rows = w->dim[0];
-    size_t cols = w->size / (size_t)rows;
-    double d = 0, m = 0;
-    for (int i = 0; i < rows; i++)
-        for (size_t j = 0; j < cols; j++) {
-            double v = w->value[(size_t)i * cols + j];
-            d = fmax(d, fabs(v - w->value[j]));
-            m = fmax(m, fabs(v));
-        }
-    if (tensor + 1 < g->n_param_tensors) {
-        const nn_node *b = &g->nodes[g->param_nodes[tensor + 1]];
-        if (!b->decay && b->size == (size_t)rows)
-            for (int i = 0; i < rows; i++) {
-                d = fmax(d, fabs((double)b->value[i] - b->value[0]));
-                m = fmax(m, fabs((double)b->value[i]));
-            }
-    }
-    *spread = d;
-    *scale = m;
-    *units = rows;
-}
-
-/* Mean of the newest (up to 20) gradient norms of a tensor this run. */
-static double recent_grad_norm(nn_session *s, int tensor)
-{
-    enum { CAP = NN_MONITOR_TENSOR_POINTS };
-    static float x[CAP], y[CAP];
-    int n = nn_monitor_series(nn_session_monitor(s), NN_SERIES_GRAD_NORM, tensor, x, y, CAP);
-    if (n <= 0)
-        return NAN;
-    int from = n > 20 ? n - 20 : 0;
-    double sum = 0;
-    for (int i = from; i < n; i++)
-        sum += y[i];
-    return sum / (n - from);
-}
+/* ---- assertions ------------------------------------------------------------------------ */
 
 /* Does an action before this one in the step compress the model? */
 static int step_compressed(const lesson_run *r, int upto)
@@ -303,99 +239,7 @@ static void check(lesson_run *r, const nn_lesson_action *a)
     char what[160], detail[192];
     nn_lesson_action_text(a, what, sizeof what);
     memmove(what, what + 7, strlen(what + 7) + 1); /* without "expect " */
-    nn_run_status st;
-    nn_monitor_status(nn_session_monitor(r->s), &st);
-    const nn_probe *p = &st.probe;
-    int ok = 0;
-    switch (a->op) {
-    case NN_LESSON_EXPECT_DIVERGED:
-    case NN_LESSON_EXPECT_FINITE:
-        ok = (st.state == NN_STATE_DIVERGED) == (a->op == NN_LESSON_EXPECT_DIVERGED);
-        if (st.state == NN_STATE_DIVERGED)
-            diverged_text(&st, detail, sizeof detail);
-        else
-            snprintf(detail, sizeof detail, "%s, loss %.4g", nn_state_name(st.state), st.loss_smooth);
-        break;
-    case NN_LESSON_EXPECT_IDENTICAL:
-    case NN_LESSON_EXPECT_DISTINCT: {
-        const nn_graph *g = &nn_session_trainer(r->s)->graph;
-        int tensor = layer_tensor(g, a->layer);
-        if (tensor < 0) {
-            snprintf(detail, sizeof detail, "the model has no layer %d with weights", a->layer);
-            break;
-        }
-        double spread, scale;
-        int units;
-        unit_spread(g, tensor, &spread, &scale, &units);
-        int identical = spread <= 1e-6 * (1 + scale);
-        ok = identical == (a->op == NN_LESSON_EXPECT_IDENTICAL);
-        snprintf(detail, sizeof detail, "%s: %d units, largest difference between units %.3g (weights up to %.3g)",
-                 nn_session_tensor_name(r->s, tensor), units, spread, scale);
-        break;
-    }
-    case NN_LESSON_EXPECT_GAP:
-    case NN_LESSON_EXPECT_GAP_SHRINKS: {
-        double gap = 100 * (p->train_accuracy - p->test_accuracy);
-        if (a->op == NN_LESSON_EXPECT_GAP) {
-            ok = nn_lesson_compare(gap, a->cmp, a->number);
-            snprintf(detail, sizeof detail, "train %.2f%%, test %.2f%%: gap %.2f points", 100 * p->train_accuracy,
-                     100 * p->test_accuracy, gap);
-        } else if (!r->have_gap) {
-            snprintf(detail, sizeof detail, "no earlier gap to compare with (expect gap ... first)");
-        } else {
-            ok = gap < r->last_gap;
-            snprintf(detail, sizeof detail, "train %.2f%%, test %.2f%%: gap %.2f points, was %.2f",
-                     100 * p->train_accuracy, 100 * p->test_accuracy, gap, r->last_gap);
-        }
-        r->last_gap = gap;
-        r->have_gap = isfinite(gap);
-        break;
-    }
-    case NN_LESSON_EXPECT_ACCURACY: {
-        double acc = 100 * p->accuracy;
-        ok = nn_lesson_compare(acc, a->cmp, a->number);
-        snprintf(detail, sizeof detail, "test accuracy %.2f%%%s", acc,
-                 !strcmp(p->what, "quantize") ? " (int8)" : !strcmp(p->what, "prune") ? " (pruned)" : "");
-        break;
-    }
-    case NN_LESSON_EXPECT_LOSS:
-        ok = nn_lesson_compare(st.loss_smooth, a->cmp, a->number);
-        snprintf(detail, sizeof detail, "training loss (smoothed) %.4g", st.loss_smooth);
-        break;
-    case NN_LESSON_EXPECT_GRAD_NORM: {
-        int tensor = layer_tensor(&nn_session_trainer(r->s)->graph, a->layer);
-        if (tensor < 0) {
-            snprintf(detail, sizeof detail, "the model has no layer %d with weights", a->layer);
-            break;
-        }
-        double norm = recent_grad_norm(r->s, tensor);
-        ok = nn_lesson_compare(norm, a->cmp, a->number);
-        snprintf(detail, sizeof detail, "%s: gradient norm %.3g (mean of the last steps)",
-                 nn_session_tensor_name(r->s, tensor), norm);
-        break;
-    }
-    case NN_LESSON_EXPECT_SPARSITY:
-        ok = nn_lesson_compare(p->sparsity, a->cmp, a->number);
-        snprintf(detail, sizeof detail, "%.2f%% of the weights are zero", 100 * p->sparsity);
-        break;
-    case NN_LESSON_EXPECT_DROP: {
-        double drop = 100 * (p->accuracy_before - p->accuracy);
-        ok = nn_lesson_compare(drop, a->cmp, a->number);
-        snprintf(detail, sizeof detail, "%s: accuracy %.2f%% -> %.2f%% (%.2f points)", p->what,
-                 100 * p->accuracy_before, 100 * p->accuracy, drop);
-        break;
-    }
-    case NN_LESSON_EXPECT_SIZE_RATIO: {
-        double ratio = p->bytes > 0 ? p->bytes_before / p->bytes : NAN;
-        ok = nn_lesson_compare(ratio, a->cmp, a->number);
-        snprintf(detail, sizeof detail, "%s: weights %.1f kB -> %.1f kB (%.2fx smaller)", p->what,
-                 p->bytes_before / 1024, p->bytes / 1024, ratio);
-        break;
-    }
-    default:
-        snprintf(detail, sizeof detail, "?");
-        break;
-    }
+    int ok = lesson_check(a, r->s, &r->gap, detail, sizeof detail);
     result(r, ok, what, detail);
 }
 
@@ -423,7 +267,7 @@ static void report_training(lesson_run *r)
     double secs = now_seconds() - r->action_start;
     if (st.state == NN_STATE_DIVERGED) {
         char text[160];
-        say(r, "    %s (%.1fs)", diverged_text(&st, text, sizeof text), secs);
+        say(r, "    %s (%.1fs)", lesson_diverged_text(&st, text, sizeof text), secs);
         return;
     }
     nn_epoch_summary e;

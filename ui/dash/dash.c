@@ -46,75 +46,6 @@ double dash_hparam_value(const dash *d, int i)
     }
 }
 
-/* ---- styles ------------------------------------------------------------------------- */
-
-static void set_role(dash *d, int role, short fg, short bg, attr_t color_attr, attr_t mono_attr)
-{
-    if (d->colors) {
-        short pair = (short)(role + 1);
-        init_pair(pair, fg, bg);
-        d->pair[role] = fg < 0 && bg < 0 ? 0 : pair;
-        d->attr[role] = color_attr;
-    } else {
-        d->pair[role] = 0;
-        d->attr[role] = mono_attr;
-    }
-}
-
-/* High contrast: bright colours in bold on black, nothing faint. */
-static void init_contrast_styles(dash *d)
-{
-    short bg = COLOR_BLACK;
-    set_role(d, ROLE_TEXT, COLOR_WHITE, bg, A_BOLD, A_BOLD);
-    set_role(d, ROLE_DIM, COLOR_WHITE, bg, A_NORMAL, A_NORMAL);
-    set_role(d, ROLE_TITLE, COLOR_WHITE, bg, A_BOLD, A_BOLD);
-    set_role(d, ROLE_LOSS, COLOR_CYAN, bg, A_BOLD, A_BOLD);
-    set_role(d, ROLE_ACC, COLOR_GREEN, bg, A_BOLD, A_BOLD);
-    set_role(d, ROLE_TEST, COLOR_YELLOW, bg, A_BOLD, A_BOLD | A_UNDERLINE);
-    set_role(d, ROLE_PREV, COLOR_MAGENTA, bg, A_BOLD, A_NORMAL);
-    set_role(d, ROLE_MARK, COLOR_YELLOW, bg, A_BOLD, A_BOLD);
-    set_role(d, ROLE_GOOD, COLOR_GREEN, bg, A_BOLD, A_BOLD);
-    set_role(d, ROLE_WARN, COLOR_YELLOW, bg, A_BOLD, A_BOLD);
-    set_role(d, ROLE_BAD, COLOR_RED, bg, A_BOLD, A_BOLD);
-    set_role(d, ROLE_INFO, COLOR_CYAN, bg, A_BOLD, A_BOLD);
-    set_role(d, ROLE_SELECT, COLOR_BLACK, COLOR_WHITE, A_BOLD, A_REVERSE);
-    set_role(d, ROLE_RUNNING, COLOR_BLACK, COLOR_GREEN, A_BOLD, A_REVERSE | A_BOLD);
-    set_role(d, ROLE_PAUSED, COLOR_BLACK, COLOR_YELLOW, A_BOLD, A_REVERSE | A_BOLD);
-    set_role(d, ROLE_STEPPING, COLOR_BLACK, COLOR_CYAN, A_BOLD, A_REVERSE | A_BOLD);
-    set_role(d, ROLE_DONE, COLOR_BLACK, COLOR_WHITE, A_BOLD, A_REVERSE | A_BOLD);
-    set_role(d, ROLE_DIVERGED, COLOR_WHITE, COLOR_RED, A_BOLD, A_REVERSE | A_BOLD);
-    if (d->colors)
-        bkgd(COLOR_PAIR(ROLE_TEXT + 1));
-}
-
-static void init_styles(dash *d)
-{
-    if (d->opt.contrast) {
-        init_contrast_styles(d);
-        return;
-    }
-    short grey = d->colors >= 256 ? 245 : COLOR_WHITE;
-    attr_t faint = d->colors >= 256 ? A_NORMAL : A_DIM;
-    set_role(d, ROLE_TEXT, -1, -1, A_NORMAL, A_NORMAL);
-    set_role(d, ROLE_DIM, grey, -1, faint, A_DIM);
-    set_role(d, ROLE_TITLE, -1, -1, A_BOLD, A_BOLD);
-    set_role(d, ROLE_LOSS, COLOR_CYAN, -1, A_BOLD, A_BOLD);
-    set_role(d, ROLE_ACC, COLOR_GREEN, -1, A_BOLD, A_BOLD);
-    set_role(d, ROLE_TEST, COLOR_YELLOW, -1, A_BOLD, A_BOLD | A_UNDERLINE);
-    set_role(d, ROLE_PREV, COLOR_MAGENTA, -1, A_NORMAL, A_DIM);
-    set_role(d, ROLE_MARK, COLOR_YELLOW, -1, A_NORMAL, A_BOLD);
-    set_role(d, ROLE_GOOD, COLOR_GREEN, -1, A_NORMAL, A_NORMAL);
-    set_role(d, ROLE_WARN, COLOR_YELLOW, -1, A_NORMAL, A_BOLD);
-    set_role(d, ROLE_BAD, COLOR_RED, -1, A_BOLD, A_BOLD);
-    set_role(d, ROLE_INFO, COLOR_CYAN, -1, A_NORMAL, A_NORMAL);
-    set_role(d, ROLE_SELECT, -1, -1, A_REVERSE, A_REVERSE);
-    set_role(d, ROLE_RUNNING, COLOR_BLACK, COLOR_GREEN, A_BOLD, A_REVERSE | A_BOLD);
-    set_role(d, ROLE_PAUSED, COLOR_BLACK, COLOR_YELLOW, A_BOLD, A_REVERSE | A_BOLD);
-    set_role(d, ROLE_STEPPING, COLOR_BLACK, COLOR_CYAN, A_BOLD, A_REVERSE | A_BOLD);
-    set_role(d, ROLE_DONE, COLOR_WHITE, COLOR_BLUE, A_BOLD, A_REVERSE | A_BOLD);
-    set_role(d, ROLE_DIVERGED, COLOR_WHITE, COLOR_RED, A_BOLD, A_REVERSE | A_BOLD);
-}
-
 /* ---- layout --------------------------------------------------------------------------- */
 
 static void free_windows(dash *d)
@@ -174,6 +105,9 @@ static void layout(dash *d)
         dash_rect *r = &d->rect[i];
         if (r->h > 0 && r->w > 0)
             d->win[i] = newwin(r->h, r->w, r->y, r->x);
+        /* High contrast owns the background too, whatever the terminal's. */
+        if (d->win[i] && d->opt.contrast && d->colors)
+            wbkgd(d->win[i], COLOR_PAIR(d->pair[ROLE_TEXT]));
     }
     int help_h = 18 < rows ? 18 : rows, help_w = 62 < cols ? 62 : cols;
     d->overlay = newwin(help_h, help_w, (rows - help_h) / 2, (cols - help_w) / 2);
@@ -567,7 +501,7 @@ int dash_run(nn_session *s, const dash_options *opt)
         return DASH_EXIT_ERROR;
     }
     d.glyphs = d.utf8 && !d.opt.ascii ? UI_GLYPHS_BRAILLE : UI_GLYPHS_ASCII;
-    init_styles(&d);
+    dash_init_styles(&d);
     d.lesson = d.opt.lesson_tick != NULL;
     if (d.lesson && lesson_tick(&d)) {
         dash_term_close();

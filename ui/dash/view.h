@@ -96,6 +96,8 @@ typedef struct dash {
     int lesson;
 } dash;
 
+/* Set up every role's colour pair and attributes (styles.c). */
+void dash_init_styles(dash *d);
 /* Colour pair and attributes of a role. */
 void dash_style(dash *d, WINDOW *w, int role);
 /* Text helpers shared by the panels: write s at (y, x) in a role, cut to
