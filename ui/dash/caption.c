@@ -41,6 +41,28 @@ static const char *wrap(const char *s, int width, const char **next)
     return p;
 }
 
+/* Rows of the caption's text wrapped to width cells. */
+static int caption_lines(const char *s, int width)
+{
+    int n = 0;
+    while (*s && width > 0 && n < 100) {
+        const char *next;
+        wrap(s, width, &next);
+        s = next;
+        n++;
+    }
+    return n;
+}
+
+int dash_caption_height(const dash *d, int cols)
+{
+    int margin = d->opt.big ? 3 : 2;
+    int lines = caption_lines(d->caption.text, cols - 2 * margin);
+    if (lines < (d->opt.big ? 4 : 3))
+        lines = d->opt.big ? 4 : 3;
+    return 1 + lines + (d->opt.big ? 3 : 2) + 1; /* title, text, results, status */
+}
+
 void dash_draw_caption(dash *d, WINDOW *w)
 {
     const dash_caption *c = &d->caption;

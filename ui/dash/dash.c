@@ -70,7 +70,7 @@ static void layout(dash *d)
 {
     free_windows(d);
     getmaxyx(stdscr, d->rows, d->cols);
-    d->too_small = d->rows < DASH_MIN_ROWS + (d->lesson ? 7 : 0) || d->cols < DASH_MIN_COLS;
+    d->too_small = d->rows < DASH_MIN_ROWS + (d->lesson ? 6 : 0) || d->cols < DASH_MIN_COLS;
     d->force = 1;
     if (d->too_small) {
         d->overlay = newwin(d->rows, d->cols, 0, 0);
@@ -78,7 +78,12 @@ static void layout(dash *d)
     }
     int rows = d->rows, cols = d->cols;
     memset(d->rect, 0, sizeof d->rect);
-    int caption_h = !d->lesson ? 0 : d->opt.big ? (rows >= 40 ? 11 : 9) : 7;
+    /* The caption panel as tall as the caption needs, up to a third of
+     * the screen. */
+    int caption_h = d->lesson ? dash_caption_height(d, cols) : 0;
+    if (caption_h > rows / 3)
+        caption_h = rows / 3;
+    d->caption_step = d->caption.step;
     if (d->lesson)
         d->rect[P_CAPTION] = (dash_rect){rows - 1 - caption_h, 0, caption_h, cols};
     if (d->opt.big) {
@@ -239,8 +244,12 @@ static int rebind(dash *d, nn_session *s)
 static int lesson_tick(dash *d)
 {
     nn_session *s = d->opt.lesson_tick(d->opt.lesson_ctx, &d->caption);
-    if (s && s != d->session && rebind(d, s))
-        return -1;
+    if (s && s != d->session) {
+        if (rebind(d, s))
+            return -1;
+    } else if (d->caption.step != d->caption_step && d->rows) {
+        layout(d); /* the new caption may need another height */
+    }
     return 0;
 }
 

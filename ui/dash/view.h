@@ -94,6 +94,7 @@ typedef struct dash {
     /* a lesson */
     dash_caption caption;
     int lesson;
+    int caption_step;           /* the step the layout was made for */
 } dash;
 
 /* Set up every role's colour pair and attributes (styles.c). */
@@ -125,6 +126,8 @@ void dash_draw_keys(dash *d, WINDOW *w);
 void dash_draw_help(dash *d, WINDOW *w);
 void dash_draw_too_small(dash *d, WINDOW *w);
 void dash_draw_caption(dash *d, WINDOW *w);
+/* Rows the caption panel needs at this width for the current caption. */
+int dash_caption_height(const dash *d, int cols);
 /* Display cells of one code point (2 for wide CJK characters, 0 for
  * combining marks); the next code point of UTF-8 text s and its length. */
 int dash_char_width(unsigned cp);
