@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "json.h"
 #include "lesson.h"
 #include "lesson_run.h"
 #include "nnlab_config.h"
@@ -50,13 +51,17 @@ static const char lesson_help[] =
     "  --no-gui              no drawing pad\n"
     "  --no-color            a dashboard without colours (as does NO_COLOR=1)\n"
     "  --fps N               dashboard redraws per second (default 10)\n"
+    "  --json                at the end, one JSON object on stdout: the lesson, its\n"
+    "                        steps, and every expectation with the figure it compared\n"
+    "                        (the plain lines then go to stderr)\n"
     "  -h, --help            this help\n"
     "\n"
     "Examples:\n"
     "  nnlab lesson                                   the list\n"
     "  nnlab lesson gradient-descent                  on the dashboard\n"
     "  nnlab lesson init --lang zh --big              in Chinese, large panels\n"
-    "  nnlab lesson overfitting --auto --no-tui       unattended, as CI runs it\n";
+    "  nnlab lesson overfitting --auto --no-tui       unattended, as CI runs it\n"
+    "  nnlab lesson init --auto --no-tui --json       its figures for a script\n";
 
 static volatile sig_atomic_t interrupted;
 
@@ -70,7 +75,7 @@ typedef struct lesson_options {
     const char *name;
     const char *data;
     const char *lang;
-    int auto_advance, big, contrast, no_tui, no_gui, no_color;
+    int auto_advance, big, contrast, no_tui, no_gui, no_color, json;
     long fps;
 } lesson_options;
 
@@ -92,6 +97,8 @@ static int parse_options(int argc, char **argv, lesson_options *o)
             o->no_gui = 1;
         } else if (!strcmp(argv[i], "--no-color")) {
             o->no_color = 1;
+        } else if (!strcmp(argv[i], "--json")) {
+            o->json = 1;
         } else if ((r = cli_option(argc, argv, &i, "lang", &value))) {
             if (r < 0)
                 return EXIT_USAGE;
@@ -338,6 +345,39 @@ static int run_plain(lesson_ui *ui)
     }
 }
 
+static void write_json(lesson_run *run, const nn_lesson *l, const char *name, int lang, int interrupted)
+{
+    const lesson_result *res;
+    int n = lesson_run_results(run, &res);
+    int passed = 0;
+    for (int i = 0; i < n; i++)
+        passed += res[i].ok;
+    json_writer j;
+    json_init(&j, stdout);
+    json_object_begin(&j, NULL);
+    json_string(&j, "lesson", name);
+    json_string(&j, "title", nn_lesson_title(l, lang));
+    json_string(&j, "lang", nn_lang_name(lang));
+    json_int(&j, "steps", l->n_steps);
+    json_int(&j, "passed", passed);
+    json_int(&j, "failed", n - passed);
+    json_number(&j, "seconds", lesson_run_seconds(run));
+    json_bool(&j, "interrupted", interrupted);
+    json_array_begin(&j, "expectations");
+    for (int i = 0; i < n; i++) {
+        json_object_begin(&j, NULL);
+        json_int(&j, "step", res[i].step);
+        json_string(&j, "expect", res[i].expect);
+        json_bool(&j, "ok", res[i].ok);
+        json_number(&j, "value", res[i].value);
+        json_string(&j, "detail", res[i].detail);
+        json_object_end(&j);
+    }
+    json_array_end(&j);
+    json_object_end(&j);
+    json_finish(&j);
+}
+
 int cmd_lesson(int argc, char **argv)
 {
     lesson_options o = {0};
@@ -391,7 +431,7 @@ int cmd_lesson(int argc, char **argv)
         .name = name,
         .lang = lang,
         .auto_advance = o.auto_advance,
-        .out = use_tui ? log : stdout,
+        .out = use_tui ? log : o.json ? stderr : stdout,
         .data_dir = data,
         .snapshots = !o.no_gui && NNLAB_HAVE_GUI,
         .pace_ms = o.auto_advance ? 0 : 600,
@@ -446,6 +486,8 @@ int cmd_lesson(int argc, char **argv)
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     int failed = lesson_run_failures(ui.run);
+    if (o.json)
+        write_json(ui.run, &l, name, lang, rc == EXIT_INTERRUPTED);
 #if NNLAB_HAVE_GUI
     if (ui.pad)
         pad_close(ui.pad);
@@ -453,7 +495,7 @@ int cmd_lesson(int argc, char **argv)
     lesson_run_free(ui.run);
     if (log) {
         fclose(log);
-        fputs(log_text, stdout); /* what the lesson did, on the normal screen */
+        fputs(log_text, o.json ? stderr : stdout); /* what the lesson did, on the normal screen */
         free(log_text);
     }
     nn_lesson_free(&l);

@@ -70,8 +70,9 @@ static double recent_grad_norm(nn_session *s, int tensor)
     return sum / (n - from);
 }
 
-int lesson_check(const nn_lesson_action *a, nn_session *s, lesson_gap *gap, char *detail, size_t len)
+int lesson_check(const nn_lesson_action *a, nn_session *s, lesson_gap *gap, double *value, char *detail, size_t len)
 {
+    *value = NAN;
     nn_run_status st;
     nn_monitor_status(nn_session_monitor(s), &st);
     const nn_probe *p = &st.probe;
@@ -80,6 +81,7 @@ int lesson_check(const nn_lesson_action *a, nn_session *s, lesson_gap *gap, char
     case NN_LESSON_EXPECT_DIVERGED:
     case NN_LESSON_EXPECT_FINITE:
         ok = (st.state == NN_STATE_DIVERGED) == (a->op == NN_LESSON_EXPECT_DIVERGED);
+        *value = st.state == NN_STATE_DIVERGED && isfinite(st.diverged_loss) ? st.diverged_loss : st.loss_smooth;
         if (st.state == NN_STATE_DIVERGED)
             lesson_diverged_text(&st, detail, len);
         else
@@ -98,6 +100,7 @@ int lesson_check(const nn_lesson_action *a, nn_session *s, lesson_gap *gap, char
         unit_spread(g, tensor, &spread, &scale, &units);
         int identical = spread <= 1e-6 * (1 + scale);
         ok = identical == (a->op == NN_LESSON_EXPECT_IDENTICAL);
+        *value = spread;
         snprintf(detail, len, "%s: %d units, largest difference between units %.3g (weights up to %.3g)",
                  nn_session_tensor_name(s, tensor), units, spread, scale);
         break;
@@ -105,6 +108,7 @@ int lesson_check(const nn_lesson_action *a, nn_session *s, lesson_gap *gap, char
     case NN_LESSON_EXPECT_GAP:
     case NN_LESSON_EXPECT_GAP_SHRINKS: {
         double now = 100 * (p->train_accuracy - p->test_accuracy);
+        *value = now;
         if (a->op == NN_LESSON_EXPECT_GAP) {
             ok = nn_lesson_compare(now, a->cmp, a->number);
             snprintf(detail, len, "train %.2f%%, test %.2f%%: gap %.2f points", 100 * p->train_accuracy,
@@ -123,12 +127,14 @@ int lesson_check(const nn_lesson_action *a, nn_session *s, lesson_gap *gap, char
     case NN_LESSON_EXPECT_ACCURACY: {
         double acc = 100 * p->accuracy;
         ok = nn_lesson_compare(acc, a->cmp, a->number);
+        *value = acc;
         snprintf(detail, len, "test accuracy %.2f%%%s", acc,
                  !strcmp(p->what, "quantize") ? " (int8)" : !strcmp(p->what, "prune") ? " (pruned)" : "");
         break;
     }
     case NN_LESSON_EXPECT_LOSS:
         ok = nn_lesson_compare(st.loss_smooth, a->cmp, a->number);
+        *value = st.loss_smooth;
         snprintf(detail, len, "training loss (smoothed) %.4g", st.loss_smooth);
         break;
     case NN_LESSON_EXPECT_GRAD_NORM: {
@@ -139,17 +145,20 @@ int lesson_check(const nn_lesson_action *a, nn_session *s, lesson_gap *gap, char
         }
         double norm = recent_grad_norm(s, tensor);
         ok = nn_lesson_compare(norm, a->cmp, a->number);
+        *value = norm;
         snprintf(detail, len, "%s: gradient norm %.3g (mean of the last steps)",
                  nn_session_tensor_name(s, tensor), norm);
         break;
     }
     case NN_LESSON_EXPECT_SPARSITY:
         ok = nn_lesson_compare(p->sparsity, a->cmp, a->number);
+        *value = p->sparsity;
         snprintf(detail, len, "%.2f%% of the weights are zero", 100 * p->sparsity);
         break;
     case NN_LESSON_EXPECT_DROP: {
         double drop = 100 * (p->accuracy_before - p->accuracy);
         ok = nn_lesson_compare(drop, a->cmp, a->number);
+        *value = drop;
         snprintf(detail, len, "%s: accuracy %.2f%% -> %.2f%% (%.2f points)", p->what,
                  100 * p->accuracy_before, 100 * p->accuracy, drop);
         break;
@@ -157,6 +166,7 @@ int lesson_check(const nn_lesson_action *a, nn_session *s, lesson_gap *gap, char
     case NN_LESSON_EXPECT_SIZE_RATIO: {
         double ratio = p->bytes > 0 ? p->bytes_before / p->bytes : NAN;
         ok = nn_lesson_compare(ratio, a->cmp, a->number);
+        *value = ratio;
         snprintf(detail, len, "%s: weights %.1f kB -> %.1f kB (%.2fx smaller)", p->what,
                  p->bytes_before / 1024, p->bytes / 1024, ratio);
         break;

@@ -43,6 +43,8 @@ struct lesson_run {
     double step_start, lesson_start, action_start;
     char doing[160];
     char results[3][192];
+    lesson_result *checked;     /* every assertion checked, for --json */
+    int n_checked, cap_checked;
 };
 
 static double now_seconds(void)
@@ -212,6 +214,7 @@ void lesson_run_free(lesson_run *r)
     }
     nn_dataset_free(&r->train);
     nn_dataset_free(&r->test);
+    free(r->checked);
     free(r);
 }
 
@@ -219,6 +222,13 @@ nn_session *lesson_run_session(lesson_run *r) { return r->s; }
 const nn_spec *lesson_run_spec(lesson_run *r) { return &r->models[r->n_models - 1].spec; }
 const char *lesson_run_model(lesson_run *r) { return r->models[r->n_models - 1].name; }
 int lesson_run_failures(const lesson_run *r) { return r->failed; }
+double lesson_run_seconds(const lesson_run *r) { return now_seconds() - r->lesson_start; }
+
+int lesson_run_results(const lesson_run *r, const lesson_result **out)
+{
+    *out = r->checked;
+    return r->n_checked;
+}
 
 /* ---- assertions ------------------------------------------------------------------------ */
 
@@ -239,8 +249,23 @@ static void check(lesson_run *r, const nn_lesson_action *a)
     char what[160], detail[192];
     nn_lesson_action_text(a, what, sizeof what);
     memmove(what, what + 7, strlen(what + 7) + 1); /* without "expect " */
-    int ok = lesson_check(a, r->s, &r->gap, detail, sizeof detail);
+    double value;
+    int ok = lesson_check(a, r->s, &r->gap, &value, detail, sizeof detail);
     result(r, ok, what, detail);
+    if (r->n_checked == r->cap_checked) {
+        int cap = r->cap_checked ? 2 * r->cap_checked : 16;
+        lesson_result *c = realloc(r->checked, (size_t)cap * sizeof *c);
+        if (!c)
+            return; /* the line above has said it; only --json misses it */
+        r->checked = c;
+        r->cap_checked = cap;
+    }
+    lesson_result *c = &r->checked[r->n_checked++];
+    c->step = r->step + 1;
+    c->ok = ok;
+    c->value = value;
+    snprintf(c->expect, sizeof c->expect, "%s", what);
+    snprintf(c->detail, sizeof c->detail, "%s", detail);
 }
 
 /* ---- actions ------------------------------------------------------------------------ */

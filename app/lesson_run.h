@@ -68,4 +68,18 @@ void lesson_run_view(lesson_run *r, lesson_view *v);
 /* Assertions that failed so far. */
 int lesson_run_failures(const lesson_run *r);
 
+/* One checked assertion, for --json. */
+typedef struct lesson_result {
+    int step;               /* 1-based */
+    char expect[160];       /* as written, without "expect " */
+    int ok;
+    double value;           /* the figure compared (NaN: none) */
+    char detail[192];
+} lesson_result;
+
+/* The assertions checked so far, in order; returns their count. */
+int lesson_run_results(const lesson_run *r, const lesson_result **out);
+/* Seconds since the lesson started. */
+double lesson_run_seconds(const lesson_run *r);
+
 #endif

@@ -59,6 +59,21 @@ expect_in "$tmp/compression.out" "ok     accuracy-drop < 2: quantize"
 expect_in "$tmp/backprop-step.out" "batch 10: loss"
 grep -q "model lenet" "$tmp/cnn-vs-mlp.out" || fail "cnn-vs-mlp never switched to lenet"
 
+# --json: one object on stdout with every expectation and its figure.
+"$nnlab" lesson gradient-descent --auto --no-tui --no-gui --json >"$tmp/gd.json" 2>"$tmp/gd.err" ||
+	fail "--json exited $?"
+checks=$((checks + 1))
+python3 - "$tmp/gd.json" <<'PY' || fail "gradient-descent --json is not what it should be: $(head -c 300 "$tmp/gd.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["lesson"] == "gradient-descent" and d["steps"] == 4 and d["failed"] == 0, d
+e = d["expectations"]
+assert len(e) == d["passed"] == 6, e
+assert any(x["expect"] == "diverged" and x["ok"] and x["value"] > 20 for x in e), e
+assert any(x["expect"] == "accuracy >= 80" and x["value"] >= 80 for x in e), e
+PY
+expect_in "$tmp/gd.err" "[1/4] The linear model"
+
 # Captions in Chinese, from --lang and from the locale.
 "$nnlab" lesson backprop-step --auto --no-tui --no-gui --lang zh >"$tmp/zh.out" 2>&1 || fail "--lang zh exited $?"
 expect_in "$tmp/zh.out" "一个小网络"
