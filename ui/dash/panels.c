@@ -482,8 +482,12 @@ void dash_draw_help(dash *d, WINDOW *w)
     else
         wborder(w, '|', '|', '-', '-', '+', '+', '+', '+');
     dash_put(d, w, 0, 2, cols - 4, ROLE_TITLE, " keys ");
-    for (int i = 0; i < (int)(sizeof lines / sizeof *lines) && 1 + i < rows - 1; i++)
-        dash_put(d, w, 1 + i, 2, cols - 4, i < 13 ? ROLE_TEXT : ROLE_DIM, lines[i]);
+    for (int i = 0; i < (int)(sizeof lines / sizeof *lines) && 1 + i < rows - 1; i++) {
+        if (i == 13 && d->lesson) /* the blank line makes room for a lesson's key */
+            dash_put(d, w, 1 + i, 2, cols - 4, ROLE_TEXT, "Enter    the lesson's next step, once this one is done");
+        else
+            dash_put(d, w, 1 + i, 2, cols - 4, i < 13 ? ROLE_TEXT : ROLE_DIM, lines[i]);
+    }
     wnoutrefresh(w);
 }
 
