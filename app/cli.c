@@ -210,4 +210,6 @@ const char cli_hparams_help[] =
     "  --flip                mirror half the training images left to right\n"
     "                        (for clothing such as Fashion-MNIST, not for digits)\n"
     "  --seed N              random seed (default 1)\n"
-    "  --threads N           BLAS threads (default: one per core)\n";
+    "  --threads N           BLAS threads (default: one per core)\n"
+    "  --max-loss X          a batch loss above X also counts as diverged (default:\n"
+    "                        only a NaN or infinite loss or weight)\n";

@@ -624,7 +624,7 @@ int cmd_train(int argc, char **argv)
                 fputs("\r\033[K", progress);
             cli_error("training diverged at step %ld (epoch %d): %s is %s; try a smaller --lr (now %g)", s.step,
                       s.epoch + 1, s.bad_tensor >= 0 ? nn_graph_param_node(&t.graph, s.bad_tensor)->name : "the loss",
-                      "NaN or infinite", hp->lr);
+                      s.bad_tensor < 0 && s.bad_loss == 2 ? "above --max-loss" : "NaN or infinite", hp->lr);
             rc = EXIT_RUNTIME;
             diverged = 1;
             break;

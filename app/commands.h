@@ -12,5 +12,6 @@ int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_draw(int argc, char **argv);
+int cmd_lesson(int argc, char **argv);
 
 #endif

@@ -26,6 +26,7 @@ static const char main_help[] =
     "  search       hyperparameter search: grid or random, with successive halving\n"
     "  prune MODEL  magnitude pruning with fine-tuning, stored sparsely\n"
     "  quantize MODEL  post-training int8 quantisation with int8 inference\n"
+    "  lesson [NAME]  classroom lessons: a scenario per idea, with captions\n"
     "  help CMD     help for a command (same as nnlab CMD --help)\n"
     "\n"
     "Examples:\n"
@@ -42,6 +43,7 @@ static const char main_help[] =
     "  nnlab search --grid 'lr=0.03,0.1 batch=32,64' --epochs 3   the best of four\n"
     "  nnlab prune mlp.nnl --sparsity 0.9 --finetune 2 -o mlp-90.nnl\n"
     "  nnlab quantize mlp.nnl -o mlp-int8.nnl    int8, read by eval, predict and draw\n"
+    "  nnlab lesson gradient-descent             a lesson on the dashboard (nnlab lesson lists them)\n"
     "\n"
     "Models are presets in assets/models/ (linear, mlp, mlp-tanh, lenet, cnn,\n"
     "lstm, vae) or spec files in the same format. Exit status: 0 success,\n"
@@ -63,6 +65,7 @@ static const command commands[] = {
     {"search", cmd_search},
     {"prune", cmd_prune},
     {"quantize", cmd_quantize},
+    {"lesson", cmd_lesson},
 };
 
 static const command *find(const char *name)

@@ -92,7 +92,7 @@ static int parse_bool(const char *key, const char *s, int *out, nn_error *err)
 static const char *known_keys[] = {
     "epochs", "batch", "optimizer", "lr", "momentum", "nesterov", "beta1", "beta2", "alpha", "eps",
     "weight_decay", "l1", "dropout", "schedule", "lr_step", "lr_gamma", "init", "augment", "flip", "seed",
-    "threads",
+    "threads", "max_loss",
 };
 
 int nn_hparams_known(const char *key)
@@ -161,6 +161,8 @@ int nn_hparams_set(nn_hparams *hp, const char *key, const char *value, nn_error 
             return nn_error_set(err, NN_EINPUT, "seed: '%s' is not a non-negative whole number", value);
         hp->seed = s;
         rc = NN_OK;
+    } else if (!strcmp(key, "max_loss")) {
+        rc = parse_float(key, value, 0, 1e30, 0, &hp->max_loss, err);
     } else if (!strcmp(key, "threads")) {
         if (!(rc = parse_int(key, value, 0, 256, &n, err)))
             hp->threads = (int)n;
@@ -189,20 +191,22 @@ static const char *format_float(float v, char *buf, size_t len)
 
 char *nn_hparams_format(const nn_hparams *hp, char *buf, size_t len)
 {
-    char f[10][24], dropout[40] = "";
+    char f[11][24], dropout[40] = "", max_loss[48] = "";
     if (hp->dropout >= 0)
         snprintf(dropout, sizeof dropout, " dropout=%s", format_float(hp->dropout, f[9], sizeof f[9]));
+    if (hp->max_loss > 0)
+        snprintf(max_loss, sizeof max_loss, " max_loss=%s", format_float(hp->max_loss, f[10], sizeof f[10]));
     snprintf(buf, len,
              "epochs=%d batch=%d optimizer=%s lr=%s momentum=%s nesterov=%d beta1=%s beta2=%s "
              "alpha=%s eps=%s weight_decay=%s l1=%s%s schedule=%s lr_step=%d lr_gamma=%s "
-             "init=%s augment=%d flip=%d seed=%llu threads=%d",
+             "init=%s augment=%d flip=%d seed=%llu threads=%d%s",
              hp->epochs, hp->batch, nn_optimizer_name(hp->optimizer), format_float(hp->lr, f[0], sizeof f[0]),
              format_float(hp->momentum, f[1], sizeof f[1]), hp->nesterov, format_float(hp->beta1, f[2], sizeof f[2]),
              format_float(hp->beta2, f[3], sizeof f[3]), format_float(hp->alpha, f[4], sizeof f[4]),
              format_float(hp->eps, f[5], sizeof f[5]), format_float(hp->weight_decay, f[6], sizeof f[6]),
              format_float(hp->l1, f[7], sizeof f[7]), dropout, nn_schedule_name(hp->schedule), hp->lr_step,
              format_float(hp->lr_gamma, f[8], sizeof f[8]), nn_init_name(hp->init), hp->augment, hp->flip,
-             (unsigned long long)hp->seed, hp->threads);
+             (unsigned long long)hp->seed, hp->threads, max_loss);
     return buf;
 }
 

@@ -42,6 +42,7 @@ typedef struct nn_hparams {
     int flip;             /* mirror half the images left to right (clothing, not digits) */
     uint64_t seed;
     int threads;          /* BLAS threads, 0: all cores */
+    float max_loss;       /* > 0: a batch loss above this also counts as diverged */
 } nn_hparams;
 
 /* The defaults (Adam, lr 1e-3, batch 64, 10 epochs, seed 1). */
@@ -51,8 +52,8 @@ void nn_hparams_defaults(nn_hparams *hp);
 int nn_hparams_set(nn_hparams *hp, const char *key, const char *value, nn_error *err);
 /* 1 if key names a hyperparameter. */
 int nn_hparams_known(const char *key);
-/* Write every hyperparameter as "key=value key=value ..." (dropout only when
- * set), each number in the shortest form that nn_hparams_set reads back
+/* Write every hyperparameter as "key=value key=value ..." (dropout and
+ * max_loss only when set), each number in the shortest form that nn_hparams_set reads back
  * exactly; returns buf. */
 char *nn_hparams_format(const nn_hparams *hp, char *buf, size_t len);
 

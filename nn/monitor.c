@@ -442,21 +442,24 @@ void nn_monitor_new_run(nn_monitor *m)
 {
     pthread_mutex_lock(&m->lock);
     flush_locked(m);
-    /* The oldest kept run is recycled as the newest. */
-    nn_series oldest[2] = {m->prev[NN_MONITOR_PREV_RUNS - 1][0], m->prev[NN_MONITOR_PREV_RUNS - 1][1]};
-    memmove(m->prev[1], m->prev[0], (NN_MONITOR_PREV_RUNS - 1) * sizeof m->prev[0]);
-    m->prev[0][0] = oldest[0];
-    m->prev[0][1] = oldest[1];
-    nn_series *sources[2] = {&m->run[NN_SERIES_LOSS_SMOOTH], &m->run[NN_SERIES_ACCURACY_SMOOTH]};
-    for (int k = 0; k < 2; k++) {
-        nn_series *d = &m->prev[0][k];
-        nn_series_clear(d);
-        d->n = nn_series_copy(sources[k], d->x, d->y, d->cap);
-        d->stride = sources[k]->stride;
-        d->seen = sources[k]->seen;
+    /* A run that never trained leaves no curve behind. */
+    if (m->run[NN_SERIES_LOSS_SMOOTH].n > 0) {
+        /* The oldest kept run is recycled as the newest. */
+        nn_series oldest[2] = {m->prev[NN_MONITOR_PREV_RUNS - 1][0], m->prev[NN_MONITOR_PREV_RUNS - 1][1]};
+        memmove(m->prev[1], m->prev[0], (NN_MONITOR_PREV_RUNS - 1) * sizeof m->prev[0]);
+        m->prev[0][0] = oldest[0];
+        m->prev[0][1] = oldest[1];
+        nn_series *sources[2] = {&m->run[NN_SERIES_LOSS_SMOOTH], &m->run[NN_SERIES_ACCURACY_SMOOTH]};
+        for (int k = 0; k < 2; k++) {
+            nn_series *d = &m->prev[0][k];
+            nn_series_clear(d);
+            d->n = nn_series_copy(sources[k], d->x, d->y, d->cap);
+            d->stride = sources[k]->stride;
+            d->seen = sources[k]->seen;
+        }
+        if (m->status.prev_runs < NN_MONITOR_PREV_RUNS)
+            m->status.prev_runs++;
     }
-    if (m->status.prev_runs < NN_MONITOR_PREV_RUNS)
-        m->status.prev_runs++;
     for (int i = 0; i < NN_SERIES_RUN_COUNT; i++)
         nn_series_clear(&m->run[i]);
     for (int i = 0; i < 3 * m->n_tensors; i++)
@@ -485,6 +488,39 @@ void nn_monitor_new_run(nn_monitor *m)
     st->samples_per_sec = 0;
     st->version++;
     pthread_mutex_unlock(&m->lock);
+}
+
+static void copy_series(nn_series *dst, const nn_series *src)
+{
+    nn_series_clear(dst);
+    dst->n = nn_series_copy(src, dst->x, dst->y, dst->cap);
+    dst->stride = src->stride;
+    dst->seen = src->seen;
+}
+
+void nn_monitor_adopt_runs(nn_monitor *m, nn_monitor *src)
+{
+    if (m == src)
+        return;
+    nn_monitor_flush(src);
+    pthread_mutex_lock(&src->lock);
+    pthread_mutex_lock(&m->lock);
+    /* src's current run first, then its previous runs, as many as fit. */
+    int kept = 0;
+    const nn_series *current[2] = {&src->run[NN_SERIES_LOSS_SMOOTH], &src->run[NN_SERIES_ACCURACY_SMOOTH]};
+    if (current[0]->n > 0 && kept < NN_MONITOR_PREV_RUNS) {
+        for (int k = 0; k < 2; k++)
+            copy_series(&m->prev[kept][k], current[k]);
+        kept++;
+    }
+    for (int r = 0; r < src->status.prev_runs && kept < NN_MONITOR_PREV_RUNS; r++, kept++)
+        for (int k = 0; k < 2; k++)
+            copy_series(&m->prev[kept][k], &src->prev[r][k]);
+    m->status.prev_runs = kept;
+    m->status.run = src->status.run + 1;
+    m->status.version++;
+    pthread_mutex_unlock(&m->lock);
+    pthread_mutex_unlock(&src->lock);
 }
 
 void nn_monitor_stop_clock(nn_monitor *m)

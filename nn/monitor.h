@@ -77,6 +77,16 @@ enum nn_series_id {
 #define NN_MONITOR_EPOCHS 4096
 #define NN_MONITOR_SMOOTHING 0.95   /* EMA factor of the smoothed curves */
 
+/* What a prune, quantize or measure command found. */
+typedef struct nn_probe {
+    long count;             /* 1, 2, ... one per measurement */
+    char what[16];          /* "prune", "quantize", "measure" */
+    double train_accuracy, test_accuracy; /* measure: 0..1, dropout off */
+    double accuracy_before, accuracy;   /* test accuracy, 0..1 */
+    double bytes_before, bytes;         /* weight storage: float32 dense, then as compressed */
+    double sparsity;        /* zeros among the weights after it, 0..1 */
+} nn_probe;
+
 /* Everything about the run that fits in a few numbers. */
 typedef struct nn_run_status {
     int state;              /* enum nn_run_state */
@@ -100,6 +110,7 @@ typedef struct nn_run_status {
     long good_step;         /* step of the last good weights kept, -1 none */
     long diverged_step;     /* DIVERGED: the step at which it happened */
     char bad_name[NN_NAME_LEN]; /* DIVERGED: the first tensor that went bad, or "loss" */
+    float diverged_loss;    /* DIVERGED by passing hp.max_loss: the loss then; else NaN */
     int prev_runs;          /* previous runs' curves kept (0..NN_MONITOR_PREV_RUNS) */
     int n_tensors;          /* parameter tensors */
     long version;           /* changes on every publish */
@@ -108,6 +119,7 @@ typedef struct nn_run_status {
     long event_seq;         /* sequence number of the newest event */
     long weights_version;   /* changes with every weight snapshot */
     long node_grads_step;   /* the step the per-node gradient norms are from; 0: none this run */
+    nn_probe probe;         /* the last prune, quantize or measure */
 } nn_run_status;
 
 enum nn_event_kind {
@@ -245,6 +257,9 @@ void nn_monitor_mark(nn_monitor *m, long step, const char *key, double from, dou
 /* Start a new run: the smoothed curves move to the previous runs, the
  * current histories, marks and epoch records are cleared. */
 void nn_monitor_new_run(nn_monitor *m);
+/* Copy src's current smoothed curves and its previous runs into m's
+ * previous runs (the newest first), as if src's runs had been m's. */
+void nn_monitor_adopt_runs(nn_monitor *m, nn_monitor *src);
 /* Training stopped (paused, done): the time until the next step counts
  * neither as elapsed nor in the throughput. */
 void nn_monitor_stop_clock(nn_monitor *m);

@@ -81,6 +81,8 @@ static void train_one(nn_session *s)
      * single step (n), which is how a lesson shows backprop. */
     t->node_grads = s->steps_left > 0 || nn_monitor_node_grads_wanted(&s->monitor);
     nn_trainer_step(t, &info);
+    if (s->prune.keep) /* fine-tuning a pruned model: the pruned weights stay zero */
+        nn_prune_apply(&t->graph, &s->prune);
     double now = session_now();
     if (s->cfg.on_step)
         s->cfg.on_step(s->cfg.ctx, &info);
@@ -92,6 +94,7 @@ static void train_one(nn_session *s)
     int state_changed = s->steps_left == 0 && !s->step_epoch && !s->running;
     if (info.bad_loss || info.bad_tensor >= 0) {
         const char *name = info.bad_tensor >= 0 ? nn_graph_param_node(&t->graph, info.bad_tensor)->name : "loss";
+        int too_high = info.bad_loss == 2 && info.bad_tensor < 0;
         s->diverged = 1;
         s->running = 0;
         s->steps_left = 0;
@@ -99,15 +102,19 @@ static void train_one(nn_session *s)
         nn_monitor_flush(&s->monitor);
         nn_run_status *st = nn_monitor_lock(&s->monitor);
         st->diverged_step = info.step;
+        st->diverged_loss = too_high ? info.loss : NAN;
         snprintf(st->bad_name, sizeof st->bad_name, "%s", name);
         nn_monitor_unlock(&s->monitor);
-        if (s->good.step >= 0)
-            nn_monitor_event(&s->monitor, info.step, NN_EVENT_WARN,
-                             "diverged at step %ld: %s is NaN/Inf; b restores step %ld", info.step, name,
-                             s->good.step);
+        char why[96];
+        if (too_high)
+            snprintf(why, sizeof why, "the loss %.3g passed max_loss %g", info.loss, t->hp.max_loss);
         else
-            nn_monitor_event(&s->monitor, info.step, NN_EVENT_WARN, "diverged at step %ld: %s is NaN/Inf",
-                             info.step, name);
+            snprintf(why, sizeof why, "%s is NaN/Inf", name);
+        if (s->good.step >= 0)
+            nn_monitor_event(&s->monitor, info.step, NN_EVENT_WARN, "diverged at step %ld: %s; b restores step %ld",
+                             info.step, why, s->good.step);
+        else
+            nn_monitor_event(&s->monitor, info.step, NN_EVENT_WARN, "diverged at step %ld: %s", info.step, why);
         state_changed = 1;
     } else if (info.step % s->cfg.good_every == 0) {
         session_keep_good(s);
@@ -299,6 +306,7 @@ void nn_session_free(nn_session *s)
         return;
     nn_session_stop(s);
     nn_monitor_free(&s->monitor);
+    nn_prune_mask_free(&s->prune);
     nn_trainer_free(&s->trainer);
     nn_graph_desc_free(&s->graph);
     free(s->good.params);
@@ -342,6 +350,31 @@ long nn_session_step_epoch(nn_session *s) { return send_kind(s, NN_CMD_STEP_EPOC
 long nn_session_reset(nn_session *s) { return send_kind(s, NN_CMD_RESET); }
 long nn_session_restore(nn_session *s) { return send_kind(s, NN_CMD_RESTORE); }
 long nn_session_quit(nn_session *s) { return send_kind(s, NN_CMD_QUIT); }
+
+long nn_session_note(nn_session *s, const char *text)
+{
+    nn_command c = {.kind = NN_CMD_NOTE};
+    snprintf(c.value, sizeof c.value, "%s", text);
+    return nn_session_send(s, &c);
+}
+
+long nn_session_prune(nn_session *s, double sparsity)
+{
+    nn_command c = {.kind = NN_CMD_PRUNE};
+    snprintf(c.value, sizeof c.value, "%.17g", sparsity);
+    return nn_session_send(s, &c);
+}
+
+long nn_session_quantize(nn_session *s) { return send_kind(s, NN_CMD_QUANTIZE); }
+long nn_session_measure(nn_session *s) { return send_kind(s, NN_CMD_MEASURE); }
+
+long nn_session_step_batches(nn_session *s, long n)
+{
+    nn_command c = {.kind = NN_CMD_STEP_BATCH, .number = n};
+    return nn_session_send(s, &c);
+}
+
+void nn_session_adopt_runs(nn_session *s, nn_session *from) { nn_monitor_adopt_runs(&s->monitor, &from->monitor); }
 
 long nn_session_set(nn_session *s, const char *key, const char *value)
 {

@@ -38,14 +38,18 @@ enum nn_command_kind {
     NN_CMD_SAVE,        /* write a checkpoint to value (empty: the configured path) */
     NN_CMD_RESET,       /* start over from the initial weights, same seed */
     NN_CMD_RESTORE,     /* go back to the last good weights (after DIVERGED) */
-    NN_CMD_QUIT         /* end the trainer thread */
+    NN_CMD_QUIT,        /* end the trainer thread */
+    NN_CMD_NOTE,        /* write value into the event log */
+    NN_CMD_PRUNE,       /* zero the smallest weights, sparsity value (0..1); figures in the status */
+    NN_CMD_QUANTIZE,    /* measure the model as int8 (the weights stay float); figures in the status */
+    NN_CMD_MEASURE      /* evaluate on the training and the test set (dropout off); figures in the status */
 };
 
 typedef struct nn_command {
     int kind;           /* enum nn_command_kind */
-    long number;        /* NN_CMD_SPEED */
+    long number;        /* NN_CMD_SPEED; NN_CMD_STEP_BATCH: batches (0 is 1) */
     char key[24];       /* NN_CMD_SET */
-    char value[512];    /* NN_CMD_SET, NN_CMD_SAVE */
+    char value[512];    /* NN_CMD_SET, NN_CMD_SAVE, NN_CMD_NOTE, NN_CMD_PRUNE */
 } nn_command;
 
 typedef struct nn_session_config {
@@ -87,13 +91,27 @@ long nn_session_step_epoch(nn_session *s);
 /* Change a hyperparameter by its nn_hparams_set name; the same validation
  * applies, and a bad value is reported in the event log.  Live keys: lr,
  * momentum, weight_decay, l1, dropout, batch (up to the maximum), epochs,
- * nesterov, beta1, beta2, alpha, eps, schedule, lr_step, lr_gamma, augment. */
+ * nesterov, beta1, beta2, alpha, eps, schedule, lr_step, lr_gamma, augment;
+ * init and seed take effect at the next reset. */
 long nn_session_set(nn_session *s, const char *key, const char *value);
 long nn_session_set_speed(nn_session *s, long steps_per_sec);
 long nn_session_save(nn_session *s, const char *path);
 long nn_session_reset(nn_session *s);
 long nn_session_restore(nn_session *s);
 long nn_session_quit(nn_session *s);
+/* Write a line into the event log (a lesson's step, a run's label). */
+long nn_session_note(nn_session *s, const char *text);
+/* Magnitude-prune the weights to sparsity (0 <= sparsity < 1) and measure
+ * test accuracy and weight storage before and after (status.probe).  Until
+ * the next reset, further training keeps the pruned weights at zero, so
+ * it fine-tunes the weights that are left. */
+long nn_session_prune(nn_session *s, double sparsity);
+/* Quantise a copy of the model to int8 and measure it the same way. */
+long nn_session_quantize(nn_session *s);
+/* Accuracy on the whole training and test sets now (status.probe). */
+long nn_session_measure(nn_session *s);
+/* Pause, then train exactly n more batches. */
+long nn_session_step_batches(nn_session *s, long n);
 
 /* Wait until command seq has been applied; 0, or -1 after timeout_ms. */
 int nn_session_wait_applied(nn_session *s, long seq, int timeout_ms);
@@ -101,6 +119,9 @@ int nn_session_wait_applied(nn_session *s, long seq, int timeout_ms);
  * done or diverged, with no step to run); 0, or -1 after timeout_ms. */
 int nn_session_wait_idle(nn_session *s, long seq, int timeout_ms);
 
+/* Copy the curves of another (stopped) session's monitor into this one's
+ * previous runs, so a new model is compared with the one before it. */
+void nn_session_adopt_runs(nn_session *s, nn_session *from);
 /* The monitor the thread publishes into. */
 nn_monitor *nn_session_monitor(nn_session *s);
 /* 1 if name is a hyperparameter the session can change while training. */

@@ -2,10 +2,13 @@
  * batches: run state, live hyperparameters, speed, save, reset, restore. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "checkpoint.h"
 #include "model.h"
+#include "prune.h"
+#include "quant.h"
 #include "session_internal.h"
 
 /* ---- keeping the last good weights ---------------------------------------- */
@@ -68,7 +71,7 @@ void session_publish_weights(nn_session *s, double now)
 
 static const char *live_keys[] = {"lr", "momentum", "weight_decay", "l1", "dropout", "batch", "epochs",
                                   "nesterov", "beta1", "beta2", "alpha", "eps", "schedule", "lr_step",
-                                  "lr_gamma", "augment"};
+                                  "lr_gamma", "augment", "init", "seed", "max_loss"};
 
 int nn_session_live_key(const char *key)
 {
@@ -97,6 +100,9 @@ static double hp_value(const nn_hparams *hp, const char *key, float dropout)
     if (!strcmp(key, "lr_step")) return hp->lr_step;
     if (!strcmp(key, "lr_gamma")) return hp->lr_gamma;
     if (!strcmp(key, "augment")) return hp->augment;
+    if (!strcmp(key, "init")) return hp->init;
+    if (!strcmp(key, "seed")) return (double)hp->seed;
+    if (!strcmp(key, "max_loss")) return hp->max_loss;
     return NAN;
 }
 
@@ -136,6 +142,15 @@ static void set_hparam(nn_session *s, const char *key, const char *value)
     t->steps_per_epoch = (long)((t->train->count + (size_t)hp.batch - 1) / (size_t)hp.batch);
     if (from == to)
         return;
+    /* No mark for these: init and seed change nothing before a reset, and
+     * the epoch count changes no step (a lesson sets it for every stage). */
+    if (!strcmp(key, "init") || !strcmp(key, "seed") || !strcmp(key, "epochs")) {
+        if (strcmp(key, "epochs"))
+            nn_monitor_event(&s->monitor, step, NN_EVENT_HPARAM, "%s %s (from the next reset)", key, value);
+        else
+            nn_monitor_event(&s->monitor, step, NN_EVENT_HPARAM, "epochs %.0f -> %.0f", from, to);
+        return;
+    }
     nn_monitor_event(&s->monitor, step, NN_EVENT_HPARAM, "%s %.3g -> %.3g", key, from, to);
     nn_monitor_mark(&s->monitor, step, key, from, to);
 }
@@ -163,6 +178,7 @@ static void reset(nn_session *s)
 {
     nn_trainer *t = &s->trainer;
     nn_trainer_reset(t, s->spec);
+    nn_prune_mask_free(&s->prune);
     s->diverged = 0;
     s->steps_left = 0;
     s->step_epoch = 0;
@@ -191,6 +207,122 @@ static void restore(nn_session *s)
     s->diverged = 0;
     nn_monitor_event(&s->monitor, t->step, NN_EVENT_STATE, "restored the weights of step %ld", s->good.step);
     session_publish_weights(s, session_now());
+}
+
+/* ---- compression, measured on the test set ---------------------------------------- */
+
+/* Bytes of the weights stored as float32, the matrices' zeros left out
+ * (a bitmap marks the kept ones) when sparse is set. */
+static double weight_bytes(const nn_graph *g, int sparse)
+{
+    double bytes = 0;
+    for (int i = 0; i < g->n_param_tensors; i++) {
+        const nn_node *p = &g->nodes[g->param_nodes[i]];
+        if (!sparse || !p->decay) {
+            bytes += 4.0 * (double)p->size;
+            continue;
+        }
+        size_t nonzero = 0;
+        for (size_t k = 0; k < p->size; k++)
+            nonzero += p->value[k] != 0.0f;
+        bytes += 4.0 * (double)nonzero + ceil((double)p->size / 8.0);
+    }
+    return bytes;
+}
+
+static void publish_probe(nn_session *s, const nn_probe *probe)
+{
+    nn_run_status *st = nn_monitor_lock(&s->monitor);
+    long count = st->probe.count;
+    st->probe = *probe;
+    st->probe.count = count + 1;
+    nn_monitor_unlock(&s->monitor);
+}
+
+static void prune(nn_session *s, const char *value)
+{
+    nn_trainer *t = &s->trainer;
+    double sparsity = strtod(value, NULL);
+    nn_probe probe = {.what = "prune"};
+    nn_eval ev;
+    int have_test = s->test && s->test->count;
+    if (have_test) {
+        nn_trainer_evaluate(t, s->test, &ev);
+        probe.accuracy_before = ev.accuracy;
+    }
+    probe.bytes_before = weight_bytes(&t->graph, 0);
+    nn_prune_mask mask;
+    nn_error err;
+    if (nn_prune_magnitude(&t->graph, sparsity, &mask, &err)) {
+        nn_monitor_event(&s->monitor, t->step, NN_EVENT_ERROR, "prune: %s", err.msg);
+        return;
+    }
+    nn_prune_mask_free(&s->prune);
+    s->prune = mask;
+    probe.sparsity = nn_prune_sparsity(&t->graph);
+    probe.bytes = weight_bytes(&t->graph, 1);
+    if (have_test) {
+        nn_trainer_evaluate(t, s->test, &ev);
+        probe.accuracy = ev.accuracy;
+    }
+    publish_probe(s, &probe);
+    nn_monitor_event(&s->monitor, t->step, NN_EVENT_INFO, "pruned to %.0f%% zeros: accuracy %.2f%% -> %.2f%%, %.0f -> %.0f kB",
+                     100 * probe.sparsity, 100 * probe.accuracy_before, 100 * probe.accuracy,
+                     probe.bytes_before / 1024, probe.bytes / 1024);
+    session_publish_weights(s, session_now());
+}
+
+static void quantize(nn_session *s)
+{
+    nn_trainer *t = &s->trainer;
+    nn_graph *g = &t->graph;
+    nn_probe probe = {.what = "quantize"};
+    if (!s->test || !s->test->count || g->target < 0) {
+        nn_monitor_event(&s->monitor, t->step, NN_EVENT_ERROR, "quantize: needs a classifier and a test set");
+        return;
+    }
+    nn_eval ev;
+    nn_trainer_evaluate(t, s->test, &ev);
+    probe.accuracy_before = ev.accuracy;
+    probe.bytes_before = weight_bytes(g, 0);
+    probe.sparsity = nn_prune_sparsity(g);
+    nn_quant q;
+    nn_error err;
+    if (nn_quant_build(&q, g, t->train, 1024, &err)) {
+        nn_monitor_event(&s->monitor, t->step, NN_EVENT_ERROR, "quantize: %s", err.msg);
+        return;
+    }
+    nn_quant_evaluate(&q, g, s->test, &ev);
+    probe.accuracy = ev.accuracy;
+    /* int8 weights and a float scale per output channel; the rest stays float */
+    double bytes = weight_bytes(g, 0);
+    for (int i = 0; i < q.n_layers; i++) {
+        const nn_quant_layer *l = &q.layers[i];
+        bytes -= 4.0 * (double)l->rows * l->k;
+        bytes += (double)l->rows * l->k + 4.0 * l->rows + 4;
+    }
+    probe.bytes = bytes;
+    nn_quant_free(&q);
+    publish_probe(s, &probe);
+    nn_monitor_event(&s->monitor, t->step, NN_EVENT_INFO, "int8: accuracy %.2f%% -> %.2f%%, %.0f -> %.0f kB",
+                     100 * probe.accuracy_before, 100 * probe.accuracy, probe.bytes_before / 1024,
+                     probe.bytes / 1024);
+}
+
+static void measure(nn_session *s)
+{
+    nn_trainer *t = &s->trainer;
+    nn_probe probe = {.what = "measure", .train_accuracy = NAN, .test_accuracy = NAN};
+    nn_eval ev;
+    nn_trainer_evaluate(t, t->train, &ev);
+    probe.train_accuracy = ev.accuracy;
+    if (s->test && s->test->count) {
+        nn_trainer_evaluate(t, s->test, &ev);
+        probe.test_accuracy = ev.accuracy;
+    }
+    probe.accuracy = probe.test_accuracy;
+    probe.sparsity = nn_prune_sparsity(&t->graph);
+    publish_probe(s, &probe);
 }
 
 void session_apply(nn_session *s, const nn_command *c)
@@ -224,7 +356,7 @@ void session_apply(nn_session *s, const nn_command *c)
                              t->hp.epochs);
         } else if (c->kind == NN_CMD_STEP_BATCH) {
             s->step_epoch = 0;
-            s->steps_left++;
+            s->steps_left += c->number > 0 ? c->number : 1;
             s->diverged = 0;
         } else {
             s->steps_left = 0;
@@ -254,6 +386,18 @@ void session_apply(nn_session *s, const nn_command *c)
         break;
     case NN_CMD_QUIT:
         s->quit = 1;
+        break;
+    case NN_CMD_NOTE:
+        nn_monitor_event(&s->monitor, t->step, NN_EVENT_INFO, "%.100s", c->value);
+        break;
+    case NN_CMD_PRUNE:
+        prune(s, c->value);
+        break;
+    case NN_CMD_QUANTIZE:
+        quantize(s);
+        break;
+    case NN_CMD_MEASURE:
+        measure(s);
         break;
     }
     session_publish_state(s);

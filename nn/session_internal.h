@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "graph_desc.h"
+#include "prune.h"
 #include "session.h"
 
 #define QUEUE_CAP 64
@@ -49,6 +50,7 @@ struct nn_session {
     int dropout_layers;
     good_copy good;
     nn_graph_desc graph;        /* the model's graph, described once */
+    nn_prune_mask prune;        /* after a prune command: keeps pruned weights at zero (keep NULL: none) */
 };
 
 /* Monotonic seconds. */

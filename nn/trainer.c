@@ -235,7 +235,7 @@ void nn_trainer_step(nn_trainer *t, nn_step_info *info)
 
     memset(info, 0, sizeof *info);
     info->bad_tensor = -1;
-    info->bad_loss = !isfinite(loss);
+    info->bad_loss = !isfinite(loss) ? 1 : t->hp.max_loss > 0 && loss > t->hp.max_loss ? 2 : 0;
     /* The norm is a float sum of squares, which also overflows for huge but
      * finite weights: only a weight that is itself NaN or infinite counts. */
     for (int p = 0; p < g->n_param_tensors; p++) {

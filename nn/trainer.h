@@ -27,7 +27,7 @@ typedef struct nn_step_info {
     float lr;           /* learning rate used */
     int epoch_done;     /* 1 if this step finished its epoch */
     int bad_tensor;     /* >= 0: parameter tensor that became NaN/Inf */
-    int bad_loss;       /* 1 if the loss was NaN/Inf */
+    int bad_loss;       /* 1 if the loss was NaN/Inf, 2 if above hp.max_loss */
 } nn_step_info;
 
 /* An evaluation over a whole dataset. */

@@ -243,14 +243,14 @@ START_TEST(lr_change_applies_to_the_next_batch)
     /* bad values are refused with the validator's message */
     settle(s, nn_session_set(s, "lr", "-1"));
     settle(s, nn_session_set(s, "batch", "1000"));
-    settle(s, nn_session_set(s, "seed", "3"));
+    settle(s, nn_session_set(s, "optimizer", "sgd"));
     nn_monitor_status(m, &st);
     ck_assert_float_eq(st.hp.lr, 0.0125f);
     n = nn_monitor_events(m, 0, ev, NN_MONITOR_EVENTS);
     ck_assert_int_eq(ev[n - 3].kind, NN_EVENT_ERROR);
     ck_assert_ptr_nonnull(strstr(ev[n - 3].text, "lr: -1 is out of range"));
     ck_assert_ptr_nonnull(strstr(ev[n - 2].text, "above 256"));
-    ck_assert_ptr_nonnull(strstr(ev[n - 1].text, "seed cannot change"));
+    ck_assert_ptr_nonnull(strstr(ev[n - 1].text, "optimizer cannot change"));
     nn_trainer_free(&ref);
     nn_session_free(s);
 }
@@ -496,6 +496,80 @@ START_TEST(divergence_pauses_names_the_tensor_and_restores)
 }
 END_TEST
 
+/* What lessons use: init and seed take effect at the reset (zero
+ * initialisation leaves every hidden unit identical), a loss above
+ * max_loss counts as diverged, a prune keeps its zeros through further
+ * training until the next reset, measure evaluates both sets, an untrained
+ * run leaves no curve behind, and another session's curves can be adopted. */
+START_TEST(lesson_commands)
+{
+    nn_hparams hp = base_hp();
+    hp.augment = 0;
+    nn_session *s = new_session(&hp, 1);
+    nn_monitor *m = nn_session_monitor(s);
+    nn_run_status st;
+
+    settle(s, nn_session_set(s, "init", "zero"));
+    settle(s, nn_session_reset(s));
+    nn_monitor_status(m, &st);
+    ck_assert_int_eq(st.prev_runs, 0); /* run 1 never trained */
+    ck_assert_int_eq(st.run, 2);
+    settle(s, nn_session_step_batches(s, 20));
+    nn_monitor_status(m, &st);
+    ck_assert_int_eq(st.step, 20);
+    const nn_graph *g = &nn_session_trainer(s)->graph;
+    const nn_node *w = &g->nodes[g->param_nodes[0]];
+    size_t cols = w->size / (size_t)w->dim[0];
+    for (int unit = 1; unit < w->dim[0]; unit++)
+        ck_assert_int_eq(memcmp(w->value, w->value + (size_t)unit * cols, cols * sizeof(float)), 0);
+
+    settle(s, nn_session_set(s, "init", "he"));
+    settle(s, nn_session_reset(s));
+    nn_monitor_status(m, &st);
+    ck_assert_int_eq(st.prev_runs, 1); /* the zero run stays on the chart */
+    ck_assert_int_ne(memcmp(w->value, w->value + cols, cols * sizeof(float)), 0);
+    settle(s, nn_session_step_batches(s, 60));
+    settle(s, nn_session_measure(s));
+    nn_monitor_status(m, &st);
+    ck_assert_str_eq(st.probe.what, "measure");
+    ck_assert_double_gt(st.probe.train_accuracy, 0.5);
+    ck_assert_double_gt(st.probe.test_accuracy, 0.5);
+
+    settle(s, nn_session_prune(s, 0.75));
+    nn_monitor_status(m, &st);
+    ck_assert_str_eq(st.probe.what, "prune");
+    ck_assert_double_ge(st.probe.sparsity, 0.749);
+    ck_assert_double_gt(st.probe.bytes_before / st.probe.bytes, 2.5);
+    settle(s, nn_session_step_batches(s, 10));
+    settle(s, nn_session_measure(s));
+    nn_monitor_status(m, &st);
+    ck_assert_double_ge(st.probe.sparsity, 0.749); /* fine-tuning kept the zeros */
+    settle(s, nn_session_quantize(s));
+    nn_monitor_status(m, &st);
+    ck_assert_str_eq(st.probe.what, "quantize");
+    ck_assert_double_lt(fabs(st.probe.accuracy - st.probe.accuracy_before), 0.03);
+
+    settle(s, nn_session_set(s, "max_loss", "0.01"));
+    settle(s, nn_session_step_batch(s));
+    nn_monitor_status(m, &st);
+    ck_assert_int_eq(st.state, NN_STATE_DIVERGED);
+    ck_assert(isfinite(st.diverged_loss) && st.diverged_loss > 0.01f);
+    ck_assert_str_eq(st.bad_name, "loss");
+
+    /* a second model's chart starts with the first model's curves */
+    nn_session *t = new_session(&hp, 1);
+    nn_session_stop(s);
+    nn_session_adopt_runs(t, s);
+    nn_run_status tst;
+    nn_monitor_status(nn_session_monitor(t), &tst);
+    ck_assert_int_eq(tst.prev_runs, 2);
+    float x[NN_MONITOR_POINTS], y[NN_MONITOR_POINTS];
+    ck_assert_int_gt(nn_monitor_series(nn_session_monitor(t), NN_SERIES_PREV_LOSS_SMOOTH, 0, x, y, NN_MONITOR_POINTS), 0);
+    nn_session_free(t);
+    nn_session_free(s);
+}
+END_TEST
+
 START_TEST(speed_limit_slows_training)
 {
     nn_hparams hp = base_hp();
@@ -633,6 +707,7 @@ static Suite *session_suite(void)
     tcase_add_test(c, divergence_pauses_names_the_tensor_and_restores);
     tcase_add_test(c, speed_limit_slows_training);
     tcase_add_test(c, weight_snapshots_follow_training);
+    tcase_add_test(c, lesson_commands);
     suite_add_tcase(s, c);
     TCase *b = tcase_create("monitor");
     tcase_set_timeout(b, 300);

@@ -374,7 +374,7 @@ START_TEST(test_hparams_set_invalid)
     ck_assert_int_eq(nn_hparams_set(&hp, "learning_rate", "0.1", &err), NN_EINPUT);
     ck_assert_ptr_nonnull(strstr(err.msg, "unknown hyperparameter 'learning_rate' (known: epochs, batch, "
                                           "optimizer, lr, momentum,"));
-    ck_assert_ptr_nonnull(strstr(err.msg, "seed, threads)"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "seed, threads, max_loss)"));
 }
 END_TEST
 

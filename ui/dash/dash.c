@@ -46,46 +46,6 @@ double dash_hparam_value(const dash *d, int i)
     }
 }
 
-/* ---- styles ------------------------------------------------------------------------- */
-
-static void set_role(dash *d, int role, short fg, short bg, attr_t color_attr, attr_t mono_attr)
-{
-    if (d->colors) {
-        short pair = (short)(role + 1);
-        init_pair(pair, fg, bg);
-        d->pair[role] = fg < 0 && bg < 0 ? 0 : pair;
-        d->attr[role] = color_attr;
-    } else {
-        d->pair[role] = 0;
-        d->attr[role] = mono_attr;
-    }
-}
-
-static void init_styles(dash *d)
-{
-    short grey = d->colors >= 256 ? 245 : COLOR_WHITE;
-    attr_t faint = d->colors >= 256 ? A_NORMAL : A_DIM;
-    set_role(d, ROLE_TEXT, -1, -1, A_NORMAL, A_NORMAL);
-    set_role(d, ROLE_DIM, grey, -1, faint, A_DIM);
-    set_role(d, ROLE_TITLE, -1, -1, A_BOLD, A_BOLD);
-    set_role(d, ROLE_LOSS, COLOR_CYAN, -1, A_BOLD, A_BOLD);
-    set_role(d, ROLE_ACC, COLOR_GREEN, -1, A_BOLD, A_BOLD);
-    set_role(d, ROLE_TEST, COLOR_YELLOW, -1, A_BOLD, A_BOLD | A_UNDERLINE);
-    set_role(d, ROLE_PREV, COLOR_MAGENTA, -1, A_NORMAL, A_DIM);
-    set_role(d, ROLE_MARK, COLOR_YELLOW, -1, A_NORMAL, A_BOLD);
-    set_role(d, ROLE_GOOD, COLOR_GREEN, -1, A_NORMAL, A_NORMAL);
-    set_role(d, ROLE_WARN, COLOR_YELLOW, -1, A_NORMAL, A_BOLD);
-    set_role(d, ROLE_BAD, COLOR_RED, -1, A_BOLD, A_BOLD);
-    set_role(d, ROLE_INFO, COLOR_CYAN, -1, A_NORMAL, A_NORMAL);
-    set_role(d, ROLE_SELECT, -1, -1, A_REVERSE, A_REVERSE);
-    set_role(d, ROLE_RUNNING, COLOR_BLACK, COLOR_GREEN, A_BOLD, A_REVERSE | A_BOLD);
-    set_role(d, ROLE_PAUSED, COLOR_BLACK, COLOR_YELLOW, A_BOLD, A_REVERSE | A_BOLD);
-    set_role(d, ROLE_STEPPING, COLOR_BLACK, COLOR_CYAN, A_BOLD, A_REVERSE | A_BOLD);
-    set_role(d, ROLE_DONE, COLOR_WHITE, COLOR_BLUE, A_BOLD, A_REVERSE | A_BOLD);
-    set_role(d, ROLE_DIVERGED, COLOR_WHITE, COLOR_RED, A_BOLD, A_REVERSE | A_BOLD);
-    set_role(d, ROLE_COLD, COLOR_BLUE, -1, A_BOLD, A_DIM);
-}
-
 /* ---- layout --------------------------------------------------------------------------- */
 
 static void free_windows(dash *d)
@@ -101,6 +61,8 @@ static void free_windows(dash *d)
     }
 }
 
+static void layout_normal(dash *d, int rows, int cols);
+
 /* Rows from the top: header (2), hyperparameters (1), then the charts on
  * the left beside the confusion matrix and event log on the right, the
  * per-layer table across the bottom, and the key line last. */
@@ -108,13 +70,59 @@ static void layout(dash *d)
 {
     free_windows(d);
     getmaxyx(stdscr, d->rows, d->cols);
-    d->too_small = d->rows < DASH_MIN_ROWS || d->cols < DASH_MIN_COLS;
+    d->too_small = d->rows < DASH_MIN_ROWS + (d->lesson ? 6 : 0) || d->cols < DASH_MIN_COLS;
     d->force = 1;
     if (d->too_small) {
         d->overlay = newwin(d->rows, d->cols, 0, 0);
         return;
     }
     int rows = d->rows, cols = d->cols;
+    memset(d->rect, 0, sizeof d->rect);
+    /* The caption panel as tall as the caption needs, up to a third of
+     * the screen. */
+    int caption_h = d->lesson ? dash_caption_height(d, cols) : 0;
+    if (caption_h > rows / 3)
+        caption_h = rows / 3;
+    d->caption_step = d->caption.step;
+    if (d->lesson)
+        d->rect[P_CAPTION] = (dash_rect){rows - 1 - caption_h, 0, caption_h, cols};
+    if (d->opt.big) {
+        /* Header, the two charts side by side with the per-layer table
+         * under them, the caption: what a room can read from afar. */
+        int body = rows - 4 - caption_h;
+        int table_rows = d->n_tensors < body / 3 ? d->n_tensors : body / 3;
+        if (table_rows < 2)
+            table_rows = 2;
+        int table_h = 1 + table_rows;
+        int chart_h = body - table_h;
+        int loss_w = cols * 3 / 5;
+        d->rect[P_HEADER] = (dash_rect){0, 0, 2, cols};
+        d->rect[P_HPARAMS] = (dash_rect){2, 0, 1, cols};
+        d->rect[P_LOSS] = (dash_rect){3, 0, chart_h, loss_w};
+        d->rect[P_ACC] = (dash_rect){3, loss_w, chart_h, cols - loss_w};
+        d->rect[P_LAYERS] = (dash_rect){3 + chart_h, 0, table_h, cols};
+        d->rect[P_KEYS] = (dash_rect){rows - 1, 0, 1, cols};
+    } else {
+        layout_normal(d, rows - caption_h, cols);
+        d->rect[P_KEYS] = (dash_rect){rows - 1, 0, 1, cols};
+    }
+    /* the graph view (G) in place of everything between the hyperparameters and the caption */
+    d->rect[P_GRAPH] = (dash_rect){3, 0, rows - 4 - caption_h, cols};
+    for (int i = 0; i < P_COUNT; i++) {
+        dash_rect *r = &d->rect[i];
+        if (r->h > 0 && r->w > 0)
+            d->win[i] = newwin(r->h, r->w, r->y, r->x);
+        /* High contrast owns the background too, whatever the terminal's. */
+        if (d->win[i] && d->opt.contrast && d->colors)
+            wbkgd(d->win[i], COLOR_PAIR(d->pair[ROLE_TEXT]));
+    }
+    int help_h = 19 < rows ? 19 : rows, help_w = 62 < cols ? 62 : cols;
+    d->overlay = newwin(help_h, help_w, (rows - help_h) / 2, (cols - help_w) / 2);
+}
+
+/* The usual panels in rows x cols (the key line is the last row). */
+static void layout_normal(dash *d, int rows, int cols)
+{
     int body = rows - 4;
     int table_rows = d->n_tensors < body / 4 ? d->n_tensors : body / 4;
     if (table_rows < 2)
@@ -134,14 +142,6 @@ static void layout(dash *d)
     d->rect[P_CONFUSION] = (dash_rect){3, left_w, confusion_h, right_w};
     d->rect[P_EVENTS] = (dash_rect){3 + confusion_h, left_w, top - confusion_h, right_w};
     d->rect[P_LAYERS] = (dash_rect){3 + top, 0, table_h, cols};
-    d->rect[P_KEYS] = (dash_rect){rows - 1, 0, 1, cols};
-    d->rect[P_GRAPH] = (dash_rect){3, 0, rows - 4, cols};
-    for (int i = 0; i < P_COUNT; i++) {
-        dash_rect *r = &d->rect[i];
-        d->win[i] = newwin(r->h, r->w, r->y, r->x);
-    }
-    int help_h = 19 < rows ? 19 : rows, help_w = 62 < cols ? 62 : cols;
-    d->overlay = newwin(help_h, help_w, (rows - help_h) / 2, (cols - help_w) / 2);
 }
 
 /* ---- the frame's copy of the monitor ------------------------------------------------------- */
@@ -229,6 +229,36 @@ static void read_monitor(dash *d)
     }
 }
 
+/* The lesson moved on to another model: watch its session. */
+static int rebind(dash *d, nn_session *s)
+{
+    free_view(d);
+    d->session = s;
+    d->monitor = nn_session_monitor(s);
+    memset(&d->st, 0, sizeof d->st);
+    d->last_sent = 0;
+    d->eval_version = 0;
+    memset(&d->eval, 0, sizeof d->eval);
+    if (alloc_view(d) || ui_canvas_init(&d->canvas, 1, 1, UI_GLYPHS_ASCII))
+        return -1;
+    d->opt.model = d->caption.model;
+    layout(d);
+    return 0;
+}
+
+/* Let the lesson take its next action; -1 when the view cannot follow it to a new model. */
+static int lesson_tick(dash *d)
+{
+    nn_session *s = d->opt.lesson_tick(d->opt.lesson_ctx, &d->caption);
+    if (s && s != d->session) {
+        if (rebind(d, s))
+            return -1;
+    } else if (d->caption.step != d->caption_step && d->rows) {
+        layout(d); /* the new caption may need another height */
+    }
+    return 0;
+}
+
 /* ---- drawing ------------------------------------------------------------------------------- */
 
 static void draw(dash *d)
@@ -257,16 +287,18 @@ static void draw(dash *d)
     dash_draw_loss(d, d->win[P_LOSS]);
     dash_draw_accuracy(d, d->win[P_ACC]);
     /* These two change a few times per epoch at most: drawn only then. */
-    if (d->force || d->drawn_eval != d->eval_version) {
+    if (d->win[P_CONFUSION] && (d->force || d->drawn_eval != d->eval_version)) {
         dash_draw_confusion(d, d->win[P_CONFUSION]);
         d->drawn_eval = d->eval_version;
     }
     long events = d->st.event_seq * 64 + d->st.run;
-    if (d->force || d->drawn_events != events) {
+    if (d->win[P_EVENTS] && (d->force || d->drawn_events != events)) {
         dash_draw_events(d, d->win[P_EVENTS]);
         d->drawn_events = events;
     }
     dash_draw_layers(d, d->win[P_LAYERS]);
+    if (d->win[P_CAPTION])
+        dash_draw_caption(d, d->win[P_CAPTION]);
     dash_draw_keys(d, d->win[P_KEYS]);
     if (d->help) {
         touchwin(d->overlay);
@@ -394,6 +426,12 @@ static int key(dash *d, int ch)
     case 'Q':
     case KEY_F(10):
         return 1;
+    case '\n':
+    case '\r':
+    case KEY_ENTER:
+        if (d->lesson && d->opt.lesson_enter)
+            d->opt.lesson_enter(d->opt.lesson_ctx);
+        break;
     case ' ':
         sent(d, nn_session_toggle(d->session));
         break;
@@ -505,7 +543,13 @@ int dash_run(nn_session *s, const dash_options *opt)
         return DASH_EXIT_ERROR;
     }
     d.glyphs = d.utf8 && !d.opt.ascii ? UI_GLYPHS_BRAILLE : UI_GLYPHS_ASCII;
-    init_styles(&d);
+    dash_init_styles(&d);
+    d.lesson = d.opt.lesson_tick != NULL;
+    if (d.lesson && lesson_tick(&d)) {
+        dash_term_close();
+        free_view(&d);
+        return DASH_EXIT_ERROR;
+    }
     layout(&d);
     read_monitor(&d);
     draw(&d);
@@ -571,6 +615,26 @@ int dash_run(nn_session *s, const dash_options *opt)
         now = now_seconds();
         if (now < next_frame)
             continue;
+        if (d.lesson) {
+            if (lesson_tick(&d)) {
+                result = DASH_EXIT_ERROR;
+                break;
+            }
+            if (d.caption.key) {
+                int k = d.caption.key;
+                d.caption.key = 0;
+                if (key(&d, k)) {
+                    result = DASH_EXIT_QUIT;
+                    break;
+                }
+            }
+            if (d.opt.exit_when_done && d.caption.ended) {
+                read_monitor(&d);
+                draw(&d);
+                result = DASH_EXIT_DONE;
+                break;
+            }
+        }
         read_monitor(&d);
         /* A command in flight takes effect before the next batch: wait for
          * it in short polls, so the screen shows it rather than the state
@@ -581,7 +645,7 @@ int dash_run(nn_session *s, const dash_options *opt)
         }
         draw(&d);
         next_frame = now + period;
-        if (d.opt.exit_when_done && d.st.state == NN_STATE_DONE && d.st.applied_seq >= d.last_sent)
+        if (!d.lesson && d.opt.exit_when_done && d.st.state == NN_STATE_DONE && d.st.applied_seq >= d.last_sent)
             result = DASH_EXIT_DONE;
     }
     nn_monitor_want_node_grads(d.monitor, 0);

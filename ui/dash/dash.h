@@ -8,6 +8,20 @@
 #include "search.h"
 #include "session.h"
 
+/* A lesson's caption panel, filled by the lesson on every frame. */
+typedef struct dash_caption {
+    char title[256];
+    char text[4200];        /* the step's caption, UTF-8, wrapped to the panel */
+    char doing[160];        /* the action in progress, or the last one */
+    char results[3][192];   /* the newest assertion results, newest last */
+    char model[128];        /* the model the lesson trains now */
+    int step, steps;        /* 1-based */
+    int waiting;            /* the step is done: Enter for the next */
+    int ended;              /* every step is done */
+    int passed, failed;
+    int key;                /* a key the lesson presses (0: none) */
+} dash_caption;
+
 typedef struct dash_options {
     const char *model;      /* model name for the header */
     const char *data;       /* dataset name for the header */
@@ -21,6 +35,15 @@ typedef struct dash_options {
      * the loop's sleep; returns nonzero when the user quit there. */
     int (*serve)(void *ctx, int timeout_ms);
     void *serve_ctx;
+    int big;                /* 1: fewer, larger panels (a projector) */
+    int contrast;           /* 1: a high-contrast colour scheme */
+    /* A lesson: called before every frame to advance it and fill the
+     * caption panel; returns the session to show, which changes when the
+     * lesson moves on to another model.  Enter calls lesson_enter.  With
+     * exit_when_done, the dashboard returns when the lesson has ended. */
+    nn_session *(*lesson_tick)(void *ctx, dash_caption *out);
+    void (*lesson_enter)(void *ctx);
+    void *lesson_ctx;
 } dash_options;
 
 enum dash_exit {

@@ -16,11 +16,43 @@ void dash_style(dash *d, WINDOW *w, int role)
 }
 
 /* Display width of UTF-8 text (every glyph used here is one cell wide). */
+int dash_next_char(const char *s, unsigned *cp)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    int len = u[0] < 0x80 ? 1 : u[0] < 0xe0 ? 2 : u[0] < 0xf0 ? 3 : 4;
+    unsigned c = len == 1 ? u[0] : len == 2 ? u[0] & 0x1fu : len == 3 ? u[0] & 0x0fu : u[0] & 0x07u;
+    for (int i = 1; i < len; i++) {
+        if ((u[i] & 0xc0) != 0x80) { /* broken text: one byte, one cell */
+            *cp = '?';
+            return 1;
+        }
+        c = (c << 6) | (u[i] & 0x3fu);
+    }
+    *cp = c;
+    return len;
+}
+
+int dash_char_width(unsigned cp)
+{
+    int w = wcwidth((wchar_t)cp);
+    if (w >= 0)
+        return w;
+    /* A locale without width tables: the wide East Asian blocks by hand. */
+    if ((cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) || (cp >= 0xac00 && cp <= 0xd7a3) ||
+        (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+        (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x20000 && cp <= 0x3fffd))
+        return 2;
+    return cp < 32 ? 0 : 1;
+}
+
 int dash_text_width(const char *s)
 {
     int n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
+    unsigned cp;
+    while (*s) {
+        s += dash_next_char(s, &cp);
+        n += dash_char_width(cp);
+    }
     return n;
 }
 
@@ -35,11 +67,14 @@ int dash_put(dash *d, WINDOW *w, int y, int x, int max, int role, const char *s)
         max = cols - x;
     const char *end = s;
     int cells = 0;
-    while (*end && cells < max) {
-        end++;
-        while (((unsigned char)*end & 0xC0) == 0x80)
-            end++;
-        cells++;
+    while (*end) {
+        unsigned cp;
+        int len = dash_next_char(end, &cp);
+        int cw = dash_char_width(cp);
+        if (cells + cw > max)
+            break;
+        end += len;
+        cells += cw;
     }
     dash_style(d, w, role);
     mvwaddnstr(w, y, x, s, (int)(end - s));
@@ -382,23 +417,30 @@ void dash_draw_keys(dash *d, WINDOW *w)
     }
     int x = 0;
     if (d->st.state == NN_STATE_DIVERGED) {
-        char msg[160];
-        if (d->st.good_step >= 0)
-            snprintf(msg, sizeof msg, " DIVERGED: %s is NaN/Inf at step %ld %s b restores step %ld, r resets ",
-                     d->st.bad_name, d->st.diverged_step, dash_glyph(d, "\u2014", "-"), d->st.good_step);
+        char msg[256], what[96];
+        if (isfinite(d->st.diverged_loss))
+            snprintf(what, sizeof what, "the loss reached %.3g (max %g)", d->st.diverged_loss, d->st.hp.max_loss);
         else
-            snprintf(msg, sizeof msg, " DIVERGED: %s is NaN/Inf at step %ld %s r resets ", d->st.bad_name,
-                     d->st.diverged_step, dash_glyph(d, "\u2014", "-"));
+            snprintf(what, sizeof what, "%s is NaN/Inf", d->st.bad_name);
+        if (d->st.good_step >= 0)
+            snprintf(msg, sizeof msg, " DIVERGED: %s at step %ld %s b restores step %ld, r resets ", what,
+                     d->st.diverged_step, dash_glyph(d, "\u2014", "-"), d->st.good_step);
+        else
+            snprintf(msg, sizeof msg, " DIVERGED: %s at step %ld %s r resets ", what, d->st.diverged_step,
+                     dash_glyph(d, "\u2014", "-"));
         x += dash_put(d, w, 0, x, cols, ROLE_DIVERGED, msg) + 1;
     }
     static const char *const keys[][2] = {
-        {"space", "pause"}, {"n", "step"}, {"e", "epoch"}, {"<>", "speed"}, {"g", "log-y"}, {"G", "graph"},
-        {"s", "save"},      {"r", "reset"}, {"b", "restore"}, {"?", "help"}, {"q", "quit"},
+        {"Enter", "next"}, {"space", "pause"}, {"n", "step"},      {"e", "epoch"}, {"<>", "speed"},
+        {"g", "log-y"},    {"G", "graph"},     {"s", "save"},      {"r", "reset"}, {"b", "restore"},
+        {"?", "help"},     {"q", "quit"},
     };
     const int quit_w = 8; /* " q quit " always fits */
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
         int is_quit = !strcmp(keys[i][0], "q");
         if (!strcmp(keys[i][0], "b") && d->st.state != NN_STATE_DIVERGED)
+            continue;
+        if (!strcmp(keys[i][0], "Enter") && !(d->lesson && d->caption.waiting))
             continue;
         int need = (int)strlen(keys[i][0]) + (int)strlen(keys[i][1]) + 3;
         if (!is_quit && x + need > cols - quit_w)
@@ -442,8 +484,12 @@ void dash_draw_help(dash *d, WINDOW *w)
     else
         wborder(w, '|', '|', '-', '-', '+', '+', '+', '+');
     dash_put(d, w, 0, 2, cols - 4, ROLE_TITLE, " keys ");
-    for (int i = 0; i < (int)(sizeof lines / sizeof *lines) && 1 + i < rows - 1; i++)
-        dash_put(d, w, 1 + i, 2, cols - 4, i < 14 ? ROLE_TEXT : ROLE_DIM, lines[i]);
+    for (int i = 0; i < (int)(sizeof lines / sizeof *lines) && 1 + i < rows - 1; i++) {
+        if (i == 14 && d->lesson) /* the blank line makes room for a lesson's key */
+            dash_put(d, w, 1 + i, 2, cols - 4, ROLE_TEXT, "Enter    the lesson's next step, once this one is done");
+        else
+            dash_put(d, w, 1 + i, 2, cols - 4, i < 14 ? ROLE_TEXT : ROLE_DIM, lines[i]);
+    }
     wnoutrefresh(w);
 }
 

@@ -43,7 +43,7 @@ enum dash_role {
     ROLE_COUNT
 };
 
-enum dash_panel { P_HEADER, P_HPARAMS, P_LOSS, P_ACC, P_LAYERS, P_CONFUSION, P_EVENTS, P_KEYS, P_GRAPH, P_COUNT };
+enum dash_panel { P_HEADER, P_HPARAMS, P_LOSS, P_ACC, P_LAYERS, P_CONFUSION, P_EVENTS, P_CAPTION, P_KEYS, P_GRAPH, P_COUNT };
 
 typedef struct dash_rect {
     int y, x, h, w;
@@ -67,7 +67,7 @@ typedef struct dash {
     /* layout */
     int rows, cols, too_small;
     dash_rect rect[P_COUNT];
-    WINDOW *win[P_COUNT];
+    WINDOW *win[P_COUNT];       /* NULL for a panel the layout leaves out */
     WINDOW *overlay;
     ui_canvas canvas;
     /* the frame's copy of the monitor */
@@ -102,8 +102,14 @@ typedef struct dash {
     unsigned char *graph_gutter; /* line masks, rows x 2 * lanes */
     float *node_grad;           /* the frame's copy of the per-node gradient norms */
     long node_grads_step;       /* the step they are from; 0: none yet */
+    /* a lesson */
+    dash_caption caption;
+    int lesson;
+    int caption_step;           /* the step the layout was made for */
 } dash;
 
+/* Set up every role's colour pair and attributes (styles.c). */
+void dash_init_styles(dash *d);
 /* Colour pair and attributes of a role. */
 void dash_style(dash *d, WINDOW *w, int role);
 /* Text helpers shared by the panels: write s at (y, x) in a role, cut to
@@ -136,6 +142,13 @@ int dash_graph_init(dash *d);
 void dash_graph_free(dash *d);
 void dash_draw_graph(dash *d, WINDOW *w);
 int dash_graph_page(const dash *d, WINDOW *w);
+void dash_draw_caption(dash *d, WINDOW *w);
+/* Rows the caption panel needs at this width for the current caption. */
+int dash_caption_height(const dash *d, int cols);
+/* Display cells of one code point (2 for wide CJK characters, 0 for
+ * combining marks); the next code point of UTF-8 text s and its length. */
+int dash_char_width(unsigned cp);
+int dash_next_char(const char *s, unsigned *cp);
 
 /* The hyperparameter panel's entries. */
 const char *dash_hparam_key(int i);     /* nn_hparams_set name */

@@ -70,11 +70,14 @@ int pad_update_scale(pad *p, nn_error *err)
         scale = 0.25f;
     if (p->fonts[0].atlas && fabsf(scale - p->scale) < 0.02f * p->scale)
         return NN_OK;
-    static const float sizes[FONT_COUNT] = {[FONT_SMALL] = 15, [FONT_NORMAL] = 19, [FONT_LARGE] = 26, [FONT_HUGE] = 150};
+    static const float sizes[FONT_COUNT] = {[FONT_SMALL] = 15, [FONT_NORMAL] = 19, [FONT_LARGE] = 26, [FONT_HUGE] = 150,
+                                            [FONT_BIG] = 64};
     for (int i = 0; i < FONT_COUNT; i++) {
         pad_font_free(&p->fonts[i]);
         /* The huge size only shows a digit (or a question mark). */
         int first = i == FONT_HUGE ? '0' : 32, count = i == FONT_HUGE ? '?' - '0' + 1 : 95;
+        if (i == FONT_BIG && !p->cfg.big) /* only the projector readout uses it */
+            count = 1;
         int rc = pad_font_bake(&p->fonts[i], p->renderer, p->ttf, sizes[i], scale, first, count, err);
         if (rc)
             return rc;

@@ -38,6 +38,7 @@ typedef struct pad_config {
     const char *about;         /* one line under the state, e.g. a saved model's test accuracy */
     FILE *events;              /* JSON Lines of predictions and key presses, or NULL */
     int width, height;         /* initial window size in screen pixels; 0 for the default */
+    int big;                   /* 1: a large readout of the prediction and accuracy (a projector) */
 } pad_config;
 
 enum pad_result {
@@ -64,6 +65,9 @@ void pad_close(pad *p);
  * or the weights changed, and redraw what changed.  Returns an enum
  * pad_result. */
 int pad_update(pad *p, int timeout_ms);
+/* Switch the left panel to a view: "latent" (a model with a 2-D code),
+ * "weights" or "draw"; returns 0, or -1 if the model has no such view. */
+int pad_show(pad *p, const char *view);
 /* Latency figures so far. */
 void pad_get_stats(const pad *p, pad_stats *out);
 

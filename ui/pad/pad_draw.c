@@ -279,9 +279,37 @@ static void draw_bars(pad *p)
     }
 }
 
+/* The projector's readout: the accuracy (or a VAE's loss) in large type,
+ * what it is and where training is in one line above it. */
+static void draw_readout(pad *p)
+{
+    const float x = PAD_SIDE_X, y = 496;
+    const nn_run_status *st = &p->status;
+    fill(p, x - 8, y - 8, PAD_W - 20 - (x - 8), 124, PANEL);
+    text(p, FONT_NORMAL, x, y, 0, TEXT, "epoch %d/%d   step %ld   lr %.3g",
+         st->epoch + (st->state == NN_STATE_DONE ? 0 : 1), st->hp.epochs, st->step, st->lr_now);
+    if (st->state == NN_STATE_DIVERGED) {
+        text(p, FONT_BIG, x, y + 28, 0, BAD, "DIVERGED");
+        return;
+    }
+    float w;
+    if (p->vae) {
+        w = text(p, FONT_BIG, x, y + 28, 0, TOP, "%.1f", p->evaluated ? p->test_loss : st->loss_smooth);
+        text(p, FONT_NORMAL, x + w + 16, y + 62, 0, DIM, p->evaluated ? "test loss" : "loss");
+    } else {
+        w = text(p, FONT_BIG, x, y + 28, 0, TOP, "%.1f%%",
+                 100.0 * (p->evaluated ? p->test_accuracy : st->accuracy_smooth));
+        text(p, FONT_NORMAL, x + w + 16, y + 62, 0, DIM, p->evaluated ? "test accuracy" : "accuracy (training)");
+    }
+}
+
 static void draw_trainer(pad *p)
 {
     const float x = PAD_SIDE_X, y = 496, line = 25;
+    if (p->cfg.big && p->monitor) {
+        draw_readout(p);
+        return;
+    }
     fill(p, x - 8, y - 8, PAD_W - 20 - (x - 8), 124, PANEL);
     if (!p->monitor) {
         text(p, FONT_NORMAL, x, y, 0, TEXT, "A saved model; nothing is training.");
@@ -311,7 +339,10 @@ static void draw_trainer(pad *p)
     }
     text(p, FONT_NORMAL, x, y + 3 * line, 0, TEXT, "lr %.3g %s   %s samples/s", st->lr_now,
          nn_optimizer_name(st->hp.optimizer), rate);
-    if (st->state == NN_STATE_DIVERGED)
+    if (st->state == NN_STATE_DIVERGED && isfinite(st->diverged_loss))
+        text(p, FONT_SMALL, x, y + 4 * line - 2, 0, BAD, "the loss reached %.3g: b goes back to the last good weights",
+             st->diverged_loss);
+    else if (st->state == NN_STATE_DIVERGED)
         text(p, FONT_SMALL, x, y + 4 * line - 2, 0, BAD, "%s went NaN/Inf: b goes back to the last good weights",
              st->bad_name);
 }

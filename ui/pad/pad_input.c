@@ -168,6 +168,25 @@ static int training_key(pad *p, int c)
     return 1;
 }
 
+int pad_show(pad *p, const char *view)
+{
+    int v;
+    if (!strcmp(view, "latent")) {
+        if (!p->vae)
+            return -1;
+        v = VIEW_LATENT;
+    } else if (!strcmp(view, "weights")) {
+        v = VIEW_WEIGHTS;
+    } else {
+        v = p->vae ? VIEW_LATENT : VIEW_CANVAS;
+    }
+    p->view = v;
+    p->weights_shown = -2;
+    p->damage |= PANEL_LEFT;
+    p->left_full = 1;
+    return 0;
+}
+
 static int handle_text(pad *p, const char *text)
 {
     for (const char *c = text; *c; c++) {

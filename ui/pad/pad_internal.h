@@ -21,7 +21,7 @@
 #define PAD_CANVAS_ZOOM 2 /* logical pixels per canvas pixel */
 #define PAD_SIDE_X 604    /* the right-hand column */
 
-enum pad_font_id { FONT_SMALL, FONT_NORMAL, FONT_LARGE, FONT_HUGE, FONT_COUNT };
+enum pad_font_id { FONT_SMALL, FONT_NORMAL, FONT_LARGE, FONT_HUGE, FONT_BIG, FONT_COUNT }; /* FONT_BIG: the projector readout */
 
 /* A model with a 2-D latent code (the vae preset) gets the latent-space
  * explorer instead of the canvas: a grid of PAD_GRID x PAD_GRID decoded
