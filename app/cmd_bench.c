@@ -442,7 +442,7 @@ static void print_profile(const bench_options *o, preset_result *results)
 
 static void print_table(const bench_options *o, preset_result *results)
 {
-    printf("nnlab bench: %d BLAS thread%s, median of %d; sgemm-bound = the step's products alone\n\n",
+    printf("nnlab bench: %d thread%s, median of %d; sgemm-bound = the step's products alone\n\n",
            o->threads, o->threads == 1 ? "" : "s", o->reps);
     printf("%-10s %9s %6s %11s %11s %6s %8s %10s %10s %9s\n", "preset", "params", "batch", "samples/s",
            "sgemm-bound", "bound", "GFLOP/s", "infer p50", "infer p99", "peak RSS");
