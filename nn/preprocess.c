@@ -250,22 +250,27 @@ int nn_image_load_ink(const char *path, int invert, float **ink, int *w, int *h,
     int rc = read_file(path, &file, &len, err);
     if (rc)
         return rc;
+    rc = nn_image_decode_ink(file, len, path, invert, ink, w, h, inverted, err);
+    free(file);
+    return rc;
+}
+
+int nn_image_decode_ink(const unsigned char *file, size_t len, const char *path, int invert, float **ink, int *w,
+                        int *h, int *inverted, nn_error *err)
+{
+    *ink = NULL;
     /* The header is checked before any pixel is decoded, so a small file
      * claiming a huge image costs nothing. */
     int iw, ih, channels;
     if (len > INT_MAX || !stbi_info_from_memory(file, (int)len, &iw, &ih, &channels)) {
         const char *why = stbi_failure_reason();
-        free(file);
         return nn_error_set(err, NN_EINPUT, "%s: not a readable image (PNG, JPEG, BMP, PGM/PPM, GIF, TGA): %s",
                             path, why ? why : "unknown format");
     }
-    if (iw > NN_IMAGE_MAX_SIDE || ih > NN_IMAGE_MAX_SIDE || iw < 1 || ih < 1) {
-        free(file);
+    if (iw > NN_IMAGE_MAX_SIDE || ih > NN_IMAGE_MAX_SIDE || iw < 1 || ih < 1)
         return nn_error_set(err, NN_EINPUT, "%s: image is %dx%d; at most %dx%d is accepted", path, iw, ih,
                             NN_IMAGE_MAX_SIDE, NN_IMAGE_MAX_SIDE);
-    }
     unsigned char *pixels = stbi_load_from_memory(file, (int)len, &iw, &ih, &channels, 0);
-    free(file);
     if (!pixels) {
         const char *why = stbi_failure_reason();
         return nn_error_set(err, NN_EINPUT, "%s: cannot decode image: %s", path, why ? why : "unknown error");
@@ -275,7 +280,7 @@ int nn_image_load_ink(const char *path, int invert, float **ink, int *w, int *h,
         stbi_image_free(pixels);
         return nn_error_set(err, NN_ERUNTIME, "%s: out of memory for a %dx%d image", path, iw, ih);
     }
-    rc = nn_image_to_ink(pixels, iw, ih, channels, invert, out, inverted, err);
+    int rc = nn_image_to_ink(pixels, iw, ih, channels, invert, out, inverted, err);
     stbi_image_free(pixels);
     if (rc) {
         free(out);
