@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <stb_image.h>
 #include <stb_image_resize.h>
@@ -213,6 +214,11 @@ static int read_file(const char *path, unsigned char **data, size_t *len, nn_err
     FILE *f = fopen(path, "rb");
     if (!f)
         return nn_error_set(err, NN_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return nn_error_set(err, NN_EINPUT, "%s: cannot read: %s", path, strerror(EISDIR));
+    }
     size_t cap = 1 << 16, n = 0;
     unsigned char *buf = malloc(cap);
     while (buf) {
@@ -228,13 +234,15 @@ static int read_file(const char *path, unsigned char **data, size_t *len, nn_err
         buf = grown;
         cap *= 2;
     }
-    int failed = ferror(f), full = buf && n == cap;
+    int failed = ferror(f), full = buf && n == cap, read_errno = errno;
     fclose(f);
     if (!buf)
         return nn_error_set(err, NN_ERUNTIME, "%s: out of memory reading the file", path);
     if (failed || full) {
         free(buf);
-        return nn_error_set(err, NN_EINPUT, failed ? "%s: read error" : "%s: file larger than 256 MiB", path);
+        if (failed)
+            return nn_error_set(err, NN_EINPUT, "%s: read error: %s", path, strerror(read_errno));
+        return nn_error_set(err, NN_EINPUT, "%s: file larger than 256 MiB", path);
     }
     *data = buf;
     *len = n;
@@ -272,8 +280,10 @@ int nn_image_decode_ink(const unsigned char *file, size_t len, const char *path,
                             NN_IMAGE_MAX_SIDE, NN_IMAGE_MAX_SIDE);
     unsigned char *pixels = stbi_load_from_memory(file, (int)len, &iw, &ih, &channels, 0);
     if (!pixels) {
+        /* stb_image gives an empty reason for data that stops early. */
         const char *why = stbi_failure_reason();
-        return nn_error_set(err, NN_EINPUT, "%s: cannot decode image: %s", path, why ? why : "unknown error");
+        return nn_error_set(err, NN_EINPUT, "%s: cannot decode image: %s", path,
+                            why && *why ? why : "the data is damaged or cut short");
     }
     float *out = malloc((size_t)iw * ih * sizeof *out);
     if (!out) {

@@ -298,6 +298,31 @@ static void check_resume(int optimizer, int k)
     fixture_free(&f);
 }
 
+/* The bytes of a file in memory load as the file does; cut short, they are
+ * refused with the name given. */
+START_TEST(test_load_from_memory)
+{
+    const char *path = save_small_model("memory.nnl");
+    size_t size;
+    unsigned char *data = read_file(path, &size);
+    nn_checkpoint a, b;
+    nn_error err;
+    ck_assert_msg(nn_checkpoint_load(&a, path, &err) == NN_OK, "%s", err.msg);
+    ck_assert_msg(nn_checkpoint_load_memory(&b, data, size, "in-memory.nnl", &err) == NN_OK, "%s", err.msg);
+    ck_assert_str_eq(b.path, "in-memory.nnl");
+    ck_assert_uint_eq(b.file_size, size);
+    ck_assert_int_eq(b.n_tensors, a.n_tensors);
+    ck_assert_int_eq(b.step, a.step);
+    for (int i = 0; i < a.n_tensors; i++)
+        ck_assert(memcmp(a.tensors[i].value, b.tensors[i].value, a.tensors[i].size * 4) == 0);
+    nn_checkpoint_free(&a);
+    nn_checkpoint_free(&b);
+    ck_assert_rejected(nn_checkpoint_load_memory(&b, data, size / 2, "in-memory.nnl", &err), err, "in-memory.nnl",
+                       "truncated");
+    free(data);
+}
+END_TEST
+
 START_TEST(test_resume_exact)
 {
     static const int optimizers[] = {NN_SGD, NN_MOMENTUM, NN_ADAM, NN_RMSPROP};
@@ -524,6 +549,7 @@ static Suite *checkpoint_suite(void)
     Suite *suite = suite_create("checkpoint");
     TCase *state = tcase_create("state");
     tcase_add_test(state, test_round_trip);
+    tcase_add_test(state, test_load_from_memory);
     tcase_add_loop_test(state, test_resume_exact, 0, 20);
     tcase_add_test(state, test_resume_needs_same_training_set);
     suite_add_tcase(suite, state);

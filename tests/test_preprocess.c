@@ -388,6 +388,70 @@ END_TEST
 
 static char temp_dir[] = "/tmp/nnlab-test-preprocess-XXXXXX";
 
+/* Decoding from memory, as the fuzz target does: a PNG whose header claims
+ * 10000x10000 pixels is refused before any pixel is decoded, with the size
+ * in the message; one claiming 8000x8000 with no pixel data fails to decode
+ * with a reason. */
+typedef struct memory_file {
+    unsigned char data[4096];
+    int len;
+} memory_file;
+
+static void append_bytes(void *context, void *data, int size)
+{
+    memory_file *m = context;
+    ck_assert_int_le(m->len + size, (int)sizeof m->data);
+    memcpy(m->data + m->len, data, (size_t)size);
+    m->len += size;
+}
+
+START_TEST(image_from_memory)
+{
+    unsigned char px[6 * 6] = {0};
+    px[14] = 255;
+    static memory_file file;
+    ck_assert(stbi_write_png_to_func(append_bytes, &file, 6, 6, 1, px, 6));
+    const unsigned char *png = file.data;
+    size_t len = (size_t)file.len;
+    float *ink = NULL;
+    int w, h, inverted;
+    nn_error err;
+    ck_assert_msg(nn_image_decode_ink(png, len, "mem.png", NN_INVERT_NEVER, &ink, &w, &h, &inverted, &err) ==
+                      NN_OK,
+                  "%s", err.msg);
+    ck_assert_int_eq(w, 6);
+    ck_assert_int_eq(h, 6);
+    ck_assert_float_eq_tol(ink[14], 1.0f, 1e-6f);
+    free(ink);
+
+    unsigned char header[33];
+    memcpy(header, png, sizeof header);
+    const unsigned char huge[8] = {0, 0, 0x27, 0x10, 0, 0, 0x27, 0x10}; /* 10000 x 10000, big-endian */
+    memcpy(header + 16, huge, sizeof huge);
+    ck_assert_int_eq(nn_image_decode_ink(header, sizeof header, "mem.png", NN_INVERT_AUTO, &ink, &w, &h, &inverted,
+                                         &err),
+                     NN_EINPUT);
+    ck_assert_ptr_null(ink);
+    ck_assert_msg(strstr(err.msg, "mem.png: image is 10000x10000; at most 8192x8192"), "%s", err.msg);
+
+    const unsigned char large[8] = {0, 0, 0x1f, 0x40, 0, 0, 0x1f, 0x40}; /* 8000 x 8000 */
+    memcpy(header + 16, large, sizeof large);
+    ck_assert_int_eq(nn_image_decode_ink(header, sizeof header, "mem.png", NN_INVERT_AUTO, &ink, &w, &h, &inverted,
+                                         &err),
+                     NN_EINPUT);
+    ck_assert_ptr_null(ink);
+    ck_assert_msg(strstr(err.msg, "mem.png: cannot decode image: "), "%s", err.msg);
+    ck_assert_msg(err.msg[strlen(err.msg) - 1] != ' ', "no reason in '%s'", err.msg);
+
+    /* The same PNG cut after 60 bytes: stb_image gives an empty reason, and
+     * the message still says why (tests/fuzz/corpus/image/cut-60.png). */
+    ck_assert_msg(nn_image_decode_ink(png, 60, "cut.png", NN_INVERT_AUTO, &ink, &w, &h, &inverted, &err) == NN_EINPUT,
+                  "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "cut.png: cannot decode image: "), "%s", err.msg);
+    ck_assert_msg(err.msg[strlen(err.msg) - 1] != ' ', "no reason in '%s'", err.msg);
+}
+END_TEST
+
 START_TEST(image_files)
 {
     ck_assert_ptr_nonnull(mkdtemp(temp_dir));
@@ -434,8 +498,13 @@ START_TEST(image_files)
     ck_assert(stbi_write_png(path, 40, 30, 3, px, 40 * 3));
     ck_assert_int_eq(truncate(path, 60), 0);
     ck_assert_int_eq(nn_image_load_ink(path, NN_INVERT_AUTO, &ink, &w, &h, &inverted, &err), NN_EINPUT);
-    ck_assert_msg(strstr(err.msg, path), "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, path) && strstr(err.msg, "cannot decode image: "), "%s", err.msg);
+    ck_assert_msg(err.msg[strlen(err.msg) - 1] != ' ', "no reason in '%s'", err.msg);
     unlink(path);
+
+    /* A directory says so, rather than "read error". */
+    ck_assert_int_eq(nn_image_load_ink(temp_dir, NN_INVERT_AUTO, &ink, &w, &h, &inverted, &err), NN_EINPUT);
+    ck_assert_msg(strstr(err.msg, temp_dir) && strstr(err.msg, "cannot read: Is a directory"), "%s", err.msg);
 
     snprintf(path, sizeof path, "%s/missing.png", temp_dir);
     ck_assert_int_eq(nn_image_load_ink(path, NN_INVERT_AUTO, &ink, &w, &h, &inverted, &err), NN_EINPUT);
@@ -460,6 +529,7 @@ static Suite *preprocess_suite(void)
     tc = tcase_create("images");
     tcase_add_test(tc, image_polarity);
     tcase_add_test(tc, image_files);
+    tcase_add_test(tc, image_from_memory);
     suite_add_tcase(s, tc);
     return s;
 }
