@@ -527,8 +527,18 @@ static int check_complete(loader *l)
     for (size_t i = 0; i < sizeof required / sizeof *required; i++)
         if (!(l->have & required[i].bit))
             return nn_error_set(l->r.err, NN_EINPUT, "%s: no section %s", ck->path, required[i].what);
+    /* The stored tensors are checked against the spec's shapes before the
+     * model is built: a small file whose spec asks for gigabytes of
+     * parameters is refused without allocating them. */
     nn_graph g;
-    int rc = nn_model_build(&g, &ck->spec, &ck->hp, 1, l->r.err);
+    int rc = nn_model_plan(&g, &ck->spec, &ck->hp, 1, l->r.err);
+    if (rc)
+        return rc;
+    rc = nn_checkpoint_check_fit(ck, &g, l->r.err);
+    nn_graph_free(&g);
+    if (rc)
+        return rc;
+    rc = nn_model_build(&g, &ck->spec, &ck->hp, 1, l->r.err);
     if (rc)
         return rc;
     rc = nn_checkpoint_apply(ck, &g, l->r.err);

@@ -472,6 +472,45 @@ START_TEST(test_params_do_not_fit_spec)
 }
 END_TEST
 
+/* A small file whose spec asks for a huge layer: refused for not fitting
+ * before the model is built, so without allocating the 16777216x16 weights
+ * (1 GiB, and as much again for their gradients). */
+START_TEST(test_huge_spec_in_small_file)
+{
+    const char *path = save_small_model("huge.nnl");
+    size_t size;
+    unsigned char *data = read_file(path, &size);
+    static const char spec_tag[] = "SPEC";
+    ck_assert(memcmp(data + 12, spec_tag, 4) == 0);
+    uint64_t len = 0;
+    for (int i = 0; i < 8; i++)
+        len |= (uint64_t)data[16 + i] << (8 * i);
+    ck_assert_uint_eq(len, sizeof spec_text - 1);
+    const char *from = strstr(spec_text, "dense 5\n");
+    ck_assert_ptr_nonnull(from);
+    char huge[1024];
+    int n = snprintf(huge, sizeof huge, "%.*sdense 16777216\n%s", (int)(from - spec_text), spec_text, from + 8);
+    size_t grown = size + (size_t)n - len;
+    unsigned char *bigger = malloc(grown);
+    ck_assert_ptr_nonnull(bigger);
+    memcpy(bigger, data, 16);
+    for (int i = 0; i < 8; i++)
+        bigger[16 + i] = (unsigned char)((uint64_t)n >> (8 * i));
+    memcpy(bigger + 24, huge, (size_t)n);
+    memcpy(bigger + 24 + n, data + 24 + len, size - 24 - len);
+    fix_crc(bigger, grown);
+    const char *bad = temp_path("huge-spec.nnl");
+    write_file(bad, bigger, grown);
+    nn_checkpoint ck;
+    nn_error err;
+    ck_assert_rejected(nn_checkpoint_load(&ck, bad, &err), err, bad, "do not fit the spec");
+    ck_assert_msg(strstr(err.msg, "dense1.weight [5x16] in the file, dense1.weight [16777216x16] in the model"), "%s",
+                  err.msg);
+    free(bigger);
+    free(data);
+}
+END_TEST
+
 START_TEST(test_not_a_model)
 {
     const char *path = temp_path("spec-as-model.nnl");
@@ -559,6 +598,7 @@ static Suite *checkpoint_suite(void)
     tcase_add_test(damaged, test_unknown_version);
     tcase_add_test(damaged, test_unknown_section);
     tcase_add_test(damaged, test_params_do_not_fit_spec);
+    tcase_add_test(damaged, test_huge_spec_in_small_file);
     tcase_add_test(damaged, test_not_a_model);
     tcase_add_test(damaged, test_save_failure_keeps_old_file);
     suite_add_tcase(suite, damaged);
