@@ -511,6 +511,36 @@ START_TEST(test_huge_spec_in_small_file)
 }
 END_TEST
 
+/* Inputs the model-file fuzz target found (tests/fuzz/corpus/checkpoint),
+ * each refused with NN_EINPUT and the message it must give. */
+START_TEST(test_fuzz_regressions)
+{
+    static const struct {
+        const char *file, *message;
+    } cases[] = {
+        /* A sparse TENS tensor of 50331654x16 values in a 932-byte file:
+         * its 3 GB of values were allocated before its bitmap was found
+         * missing. */
+        {"tens-huge-shape-oom", "offset 352: parameter dense1.weight runs past the end of section TENS "
+                                "(expected 100663308 bytes, 302 left in it)"},
+        /* The same claiming 2^30 x 2^20 values: the allocation failed and
+         * the file was reported as "out of memory" (exit 1), not as bad. */
+        {"tens-huge-shape-2e50", "offset 352: parameter dense1.weight runs past the end of section TENS "
+                                 "(expected 140737488355328 bytes, 302 left in it)"},
+        {"huge-spec-small-file.nnl", "dense1.weight [6x16] in the file, dense1.weight [16777216x16] in the model"},
+    };
+    const char *root = getenv("NNLAB_SOURCE_ROOT");
+    ck_assert_msg(root != NULL, "NNLAB_SOURCE_ROOT is not set");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/tests/fuzz/corpus/checkpoint/%s", root, cases[i].file);
+        nn_checkpoint ck;
+        nn_error err;
+        ck_assert_rejected(nn_checkpoint_load(&ck, path, &err), err, path, cases[i].message);
+    }
+}
+END_TEST
+
 START_TEST(test_not_a_model)
 {
     const char *path = temp_path("spec-as-model.nnl");
@@ -599,6 +629,7 @@ static Suite *checkpoint_suite(void)
     tcase_add_test(damaged, test_unknown_section);
     tcase_add_test(damaged, test_params_do_not_fit_spec);
     tcase_add_test(damaged, test_huge_spec_in_small_file);
+    tcase_add_test(damaged, test_fuzz_regressions);
     tcase_add_test(damaged, test_not_a_model);
     tcase_add_test(damaged, test_save_failure_keeps_old_file);
     suite_add_tcase(suite, damaged);
