@@ -263,10 +263,73 @@ int nn_image_load_ink(const char *path, int invert, float **ink, int *w, int *h,
     return rc;
 }
 
+/* stb_image 2.27 (Debian 12's libstb) builds a JPEG Huffman table from a
+ * DHT segment before checking that its 16 code counts add up to at most
+ * 256, and a larger sum writes past the table, as early as stbi_info.
+ * Until a fixed stb_image is what the system has, every DHT segment stb
+ * could read is checked here first: the segments between markers are
+ * walked as stb walks them (non-0xFF bytes and 0xFF fill skipped, each
+ * segment skipped by its length), and after a start of scan every 0xFF
+ * that begins a marker in the entropy-coded data is taken as one.  Returns
+ * the first bad count sum, or 0 when there is none. */
+static int jpeg_bad_huffman_table(const unsigned char *f, size_t len)
+{
+    size_t pos = 0;
+    while (pos < len && f[pos] == 0xFF)
+        pos++;
+    if (pos == 0 || pos >= len || f[pos] != 0xD8)
+        return 0; /* not a JPEG */
+    pos++;
+    while (pos < len) {
+        if (f[pos] != 0xFF) {
+            pos++;
+            continue;
+        }
+        while (pos < len && f[pos] == 0xFF)
+            pos++;
+        if (pos + 2 >= len)
+            break;
+        int marker = f[pos++];
+        if (marker == 0xD9)
+            break; /* end of image */
+        if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8))
+            continue; /* markers without a length */
+        size_t seg = (size_t)f[pos] << 8 | f[pos + 1];
+        if (marker == 0xC4) {
+            /* stb reads tables while the segment's length lasts, 17 bytes
+             * and the codes each, with zeros past the end of the file. */
+            long left = (long)seg - 2;
+            size_t at = pos + 2;
+            while (left > 0) {
+                int n = 0;
+                for (int i = 0; i < 16; i++)
+                    n += at + 1 + i < len ? f[at + 1 + i] : 0;
+                if (n > 256)
+                    return n;
+                at += 17 + (size_t)n;
+                left -= 17 + n;
+            }
+        }
+        pos += seg < 2 ? 2 : seg;
+        if (marker == 0xDA) {
+            /* Entropy-coded data up to the next marker: 0xFF is followed
+             * by 0x00 (a stuffed byte), a restart marker or more fill. */
+            while (pos + 1 < len &&
+                   !(f[pos] == 0xFF && f[pos + 1] != 0x00 && f[pos + 1] != 0xFF && (f[pos + 1] & 0xF8) != 0xD0))
+                pos++;
+        }
+    }
+    return 0;
+}
+
 int nn_image_decode_ink(const unsigned char *file, size_t len, const char *path, int invert, float **ink, int *w,
                         int *h, int *inverted, nn_error *err)
 {
     *ink = NULL;
+    int codes = jpeg_bad_huffman_table(file, len);
+    if (codes)
+        return nn_error_set(err, NN_EINPUT, "%s: cannot decode image: corrupt JPEG: a Huffman table of %d codes "
+                            "(at most 256)", path, codes);
     /* The header is checked before any pixel is decoded, so a small file
      * claiming a huge image costs nothing. */
     int iw, ih, channels;

@@ -452,6 +452,58 @@ START_TEST(image_from_memory)
 }
 END_TEST
 
+/* A JPEG whose Huffman table lists more than 256 codes is refused before
+ * stb_image reads it (stb 2.27 writes past the table while building it),
+ * found by the image fuzz target (tests/fuzz/corpus/image/
+ * jpeg-dht-overflow.jpg); a table of exactly 256 codes is no reason to. */
+START_TEST(jpeg_huffman_table_too_long)
+{
+    const char *root = getenv("NNLAB_SOURCE_ROOT");
+    ck_assert_msg(root != NULL, "NNLAB_SOURCE_ROOT is not set");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fuzz/corpus/image/jpeg-dht-overflow.jpg", root);
+    float *ink = NULL;
+    int w, h, inverted;
+    nn_error err;
+    ck_assert_int_eq(nn_image_load_ink(path, NN_INVERT_AUTO, &ink, &w, &h, &inverted, &err), NN_EINPUT);
+    ck_assert_ptr_null(ink);
+    ck_assert_msg(strstr(err.msg, path) &&
+                      strstr(err.msg, "cannot decode image: corrupt JPEG: a Huffman table of 473 codes (at most 256)"),
+                  "%s", err.msg);
+
+    /* SOI, then one DHT segment whose table lists 16 x 16 = 256 codes, then
+     * nothing: stb_image's own error, not ours. */
+    unsigned char jpeg[4 + 2 + 17 + 256] = {0xFF, 0xD8, 0xFF, 0xC4, (2 + 17 + 256) >> 8, (2 + 17 + 256) & 0xFF, 0x00};
+    for (int i = 0; i < 16; i++)
+        jpeg[7 + i] = 16;
+    ck_assert_int_eq(nn_image_decode_ink(jpeg, sizeof jpeg, "256.jpg", NN_INVERT_AUTO, &ink, &w, &h, &inverted, &err),
+                     NN_EINPUT);
+    ck_assert_msg(strstr(err.msg, "256.jpg") && !strstr(err.msg, "Huffman table of"), "%s", err.msg);
+    /* One more code, in a second table of the same segment after a valid
+     * first one, or after a start of scan: refused. */
+    unsigned char two[4 + 2 + 17 + 1 + 17 + 257] = {0xFF, 0xD8, 0xFF, 0xC4, 0, 0, 0x00, 1};
+    two[4 + 2 + 17] = 0x00; /* the first table's one code */
+    two[4 + 2 + 18] = 0x01; /* the second table: DC table 1 */
+    for (int i = 0; i < 16; i++)
+        two[4 + 2 + 19 + i] = i == 0 ? 17 : 16;
+    two[4] = (unsigned char)((2 + 17 + 1 + 17 + 257) >> 8);
+    two[5] = (unsigned char)((2 + 17 + 1 + 17 + 257) & 0xFF);
+    ck_assert_int_eq(nn_image_decode_ink(two, sizeof two, "257.jpg", NN_INVERT_AUTO, &ink, &w, &h, &inverted, &err),
+                     NN_EINPUT);
+    ck_assert_msg(strstr(err.msg, "257.jpg: cannot decode image: corrupt JPEG: a Huffman table of 257 codes"), "%s",
+                  err.msg);
+    /* the same table after a start of scan and some entropy-coded data */
+    unsigned char scan[2 + 4 + 6 + 4 + 2 + 17] = {0xFF, 0xD8, 0xFF, 0xDA, 0, 2, 0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD0,
+                                                  0x56, 0xFF, 0xFF, 0xC4, 0, 19, 0x00};
+    for (int i = 0; i < 16; i++)
+        scan[19 + i] = 17;
+    ck_assert_int_eq(nn_image_decode_ink(scan, sizeof scan, "scan.jpg", NN_INVERT_AUTO, &ink, &w, &h, &inverted, &err),
+                     NN_EINPUT);
+    ck_assert_msg(strstr(err.msg, "scan.jpg: cannot decode image: corrupt JPEG: a Huffman table of 272 codes"), "%s",
+                  err.msg);
+}
+END_TEST
+
 START_TEST(image_files)
 {
     ck_assert_ptr_nonnull(mkdtemp(temp_dir));
@@ -530,6 +582,7 @@ static Suite *preprocess_suite(void)
     tcase_add_test(tc, image_polarity);
     tcase_add_test(tc, image_files);
     tcase_add_test(tc, image_from_memory);
+    tcase_add_test(tc, jpeg_huffman_table_too_long);
     suite_add_tcase(s, tc);
     return s;
 }
