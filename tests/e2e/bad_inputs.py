@@ -178,6 +178,13 @@ model_case("parameters that do not fit the stored spec", crc_fixed(other), ["den
 nul = spec_text.replace("dense", "de\0se", 1)
 other = good_model[:16] + struct.pack("<Q", len(nul)) + nul.encode() + good_model[spec_offset + spec_len:]
 model_case("a NUL byte in the spec text", crc_fixed(other), ["NUL byte"])
+corpus = os.path.join(root, "tests", "fuzz", "corpus")
+model_case("a 932-byte file claiming a sparse tensor of 50331654x16 values (found by fuzzing)",
+           open(os.path.join(corpus, "checkpoint", "tens-huge-shape-oom"), "rb").read(),
+           ["parameter dense1.weight runs past the end of section TENS"])
+model_case("a small file whose spec asks for dense 16777216",
+           open(os.path.join(corpus, "checkpoint", "huge-spec-small-file.nnl"), "rb").read(),
+           ["dense1.weight [6x16] in the file, dense1.weight [16777216x16] in the model"], command="info")
 model_case("resume from a damaged file", bytes(flipped), ["checksum mismatch"], command="resume")
 
 # ---- specs (train --model FILE) ----------------------------------------------
@@ -243,6 +250,9 @@ image_case("PNG header claiming 10000x10000",
 image_case("PNG header claiming 8000x8000, no pixels",
            png[:16] + struct.pack(">II", 8000, 8000) + png[24:], ["cannot decode image"])
 image_case("BMP header claiming 0x0", b"BM" + bytes(16) + struct.pack("<ii", 0, 0) + bytes(40), [])
+image_case("JPEG with a Huffman table of 473 codes (found by fuzzing)",
+           open(os.path.join(corpus, "image", "jpeg-dht-overflow.jpg"), "rb").read(),
+           ["corrupt JPEG: a Huffman table of 473 codes (at most 256)"])
 image_case("GIF header only", b"GIF89a\x10\x00\x10\x00\x00\x00\x00", ["image"])
 case("image", "missing", ["predict", model, path("none.png")], ["none.png", "No such file"])
 case("image", "a directory", ["predict", model, tmp], ["cannot read: Is a directory"])
