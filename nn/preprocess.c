@@ -322,10 +322,42 @@ static int jpeg_bad_huffman_table(const unsigned char *f, size_t len)
     return 0;
 }
 
+/* The same stb_image reads the width, height and maximum value of a binary
+ * PGM/PPM header into an int, digit by digit, with no check for overflow
+ * (undefined behaviour past 2147483647).  The header is read here first, as
+ * stb reads it (whitespace and # comments between the numbers); returns 1
+ * when a number is too large. */
+static int pnm_number_too_large(const unsigned char *f, size_t len)
+{
+    if (len < 2 || f[0] != 'P' || (f[1] != '5' && f[1] != '6'))
+        return 0;
+    size_t pos = 2;
+    for (int field = 0; field < 3; field++) {
+        for (;;) {
+            while (pos < len && (f[pos] == ' ' || (f[pos] >= '\t' && f[pos] <= '\r')))
+                pos++;
+            if (pos >= len || f[pos] != '#')
+                break;
+            while (pos < len && f[pos] != '\n' && f[pos] != '\r')
+                pos++;
+        }
+        long long value = 0;
+        while (pos < len && f[pos] >= '0' && f[pos] <= '9') {
+            value = value * 10 + (f[pos++] - '0');
+            if (value > INT_MAX)
+                return 1;
+        }
+    }
+    return 0;
+}
+
 int nn_image_decode_ink(const unsigned char *file, size_t len, const char *path, int invert, float **ink, int *w,
                         int *h, int *inverted, nn_error *err)
 {
     *ink = NULL;
+    if (pnm_number_too_large(file, len))
+        return nn_error_set(err, NN_EINPUT, "%s: cannot decode image: a PGM/PPM header number larger than %d", path,
+                            INT_MAX);
     int codes = jpeg_bad_huffman_table(file, len);
     if (codes)
         return nn_error_set(err, NN_EINPUT, "%s: cannot decode image: corrupt JPEG: a Huffman table of %d codes "

@@ -504,6 +504,50 @@ START_TEST(jpeg_huffman_table_too_long)
 }
 END_TEST
 
+/* A binary PGM whose header holds a number past INT_MAX is refused before
+ * stb_image reads it (stb 2.27 overflows an int on it), found by the image
+ * fuzz target (tests/fuzz/corpus/image/pnm-header-overflow.pgm); comments
+ * and the largest int are still read. */
+START_TEST(pnm_header_number_too_large)
+{
+    const char *root = getenv("NNLAB_SOURCE_ROOT");
+    ck_assert_msg(root != NULL, "NNLAB_SOURCE_ROOT is not set");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fuzz/corpus/image/pnm-header-overflow.pgm", root);
+    float *ink = NULL;
+    int w, h, inverted;
+    nn_error err;
+    ck_assert_int_eq(nn_image_load_ink(path, NN_INVERT_AUTO, &ink, &w, &h, &inverted, &err), NN_EINPUT);
+    ck_assert_msg(strstr(err.msg, path) &&
+                      strstr(err.msg, "cannot decode image: a PGM/PPM header number larger than 2147483647"),
+                  "%s", err.msg);
+
+    static const char *const too_large[] = {"P5 2 2147483648 255\n", "P6\n# a comment\n2 2 99999999999\n",
+                                            "P5 2\n#\n 3000000000"};
+    for (size_t i = 0; i < sizeof too_large / sizeof too_large[0]; i++) {
+        const unsigned char *bytes = (const unsigned char *)too_large[i];
+        ck_assert_int_eq(nn_image_decode_ink(bytes, strlen(too_large[i]), "big.pgm", NN_INVERT_AUTO, &ink, &w, &h,
+                                             &inverted, &err),
+                         NN_EINPUT);
+        ck_assert_msg(strstr(err.msg, "header number larger than"), "%s: %s", too_large[i], err.msg);
+    }
+    /* 2147483647 is an int: stb's own size check answers. */
+    static const char largest[] = "P5 # width\n2147483647 1 255\n";
+    ck_assert_int_eq(nn_image_decode_ink((const unsigned char *)largest, sizeof largest - 1, "wide.pgm",
+                                         NN_INVERT_AUTO, &ink, &w, &h, &inverted, &err),
+                     NN_EINPUT);
+    ck_assert_msg(!strstr(err.msg, "header number larger than"), "%s", err.msg);
+    /* and a real PGM with a comment still decodes */
+    static const unsigned char pgm[] = "P5\n# made by hand\n2 1\n255\n\x10\xf0";
+    ck_assert_msg(nn_image_decode_ink(pgm, sizeof pgm - 1, "ok.pgm", NN_INVERT_NEVER, &ink, &w, &h, &inverted, &err) ==
+                      NN_OK,
+                  "%s", err.msg);
+    ck_assert_int_eq(w, 2);
+    ck_assert_int_eq(h, 1);
+    free(ink);
+}
+END_TEST
+
 START_TEST(image_files)
 {
     ck_assert_ptr_nonnull(mkdtemp(temp_dir));
@@ -583,6 +627,7 @@ static Suite *preprocess_suite(void)
     tcase_add_test(tc, image_files);
     tcase_add_test(tc, image_from_memory);
     tcase_add_test(tc, jpeg_huffman_table_too_long);
+    tcase_add_test(tc, pnm_header_number_too_large);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -253,6 +253,9 @@ image_case("BMP header claiming 0x0", b"BM" + bytes(16) + struct.pack("<ii", 0, 
 image_case("JPEG with a Huffman table of 473 codes (found by fuzzing)",
            open(os.path.join(corpus, "image", "jpeg-dht-overflow.jpg"), "rb").read(),
            ["corrupt JPEG: a Huffman table of 473 codes (at most 256)"])
+image_case("PGM header with a width of 25 digits (found by fuzzing)",
+           open(os.path.join(corpus, "image", "pnm-header-overflow.pgm"), "rb").read(),
+           ["a PGM/PPM header number larger than 2147483647"])
 image_case("GIF header only", b"GIF89a\x10\x00\x10\x00\x00\x00\x00", ["image"])
 case("image", "missing", ["predict", model, path("none.png")], ["none.png", "No such file"])
 case("image", "a directory", ["predict", model, tmp], ["cannot read: Is a directory"])
