@@ -111,6 +111,11 @@ static int classify_strokes(nn_predictor *p, const char *path, results *out)
     nn_error err;
     if (nn_strokes_load(&s, path, &err))
         return cli_report(&err);
+    if (s.n_drawings == 0) {
+        nn_strokes_free(&s);
+        nn_error_set(&err, NN_EINPUT, "%s: no drawings in the file (expected lines of x,y points)", path);
+        return cli_report(&err);
+    }
     nn_canvas canvas;
     if (nn_canvas_new(&canvas, NN_CANVAS_SIZE, NN_CANVAS_SIZE, &err)) {
         nn_strokes_free(&s);

@@ -100,6 +100,9 @@ typedef struct nn_checkpoint {
 int nn_checkpoint_save(const nn_trainer *t, const nn_spec *spec, const char *path, nn_error *err);
 /* Read and check the model file at path into ck (freed with nn_checkpoint_free). */
 int nn_checkpoint_load(nn_checkpoint *ck, const char *path, nn_error *err);
+/* The same from the file's bytes in memory; path names it in messages. */
+int nn_checkpoint_load_memory(nn_checkpoint *ck, const unsigned char *data, size_t size, const char *path,
+                              nn_error *err);
 void nn_checkpoint_free(nn_checkpoint *ck);
 /* 1 if path starts as a model file does (its magic), 0 if not or unreadable. */
 int nn_checkpoint_is_file(const char *path);

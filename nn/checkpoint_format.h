@@ -95,6 +95,9 @@ int nn_checkpoint_read_scales(struct nn_bytes_reader *r, nn_checkpoint *ck);
 int nn_checkpoint_read_shape(struct nn_bytes_reader *r, nn_checkpoint_tensor *p);
 /* Write data to path through a temporary file, flushed and renamed. */
 int nn_checkpoint_write_file(const char *path, const unsigned char *data, size_t n, nn_error *err);
+/* NN_OK when ck's tensors have the names and shapes of g's parameters, in
+ * order; g may be only planned (nn_model_plan), not yet finalised. */
+int nn_checkpoint_check_fit(const nn_checkpoint *ck, const nn_graph *g, nn_error *err);
 
 /* zlib's CRC-32 of n bytes, in pieces that fit its length type. */
 static inline uint32_t nn_checkpoint_crc(const unsigned char *data, size_t n)

@@ -527,8 +527,18 @@ static int check_complete(loader *l)
     for (size_t i = 0; i < sizeof required / sizeof *required; i++)
         if (!(l->have & required[i].bit))
             return nn_error_set(l->r.err, NN_EINPUT, "%s: no section %s", ck->path, required[i].what);
+    /* The stored tensors are checked against the spec's shapes before the
+     * model is built: a small file whose spec asks for gigabytes of
+     * parameters is refused without allocating them. */
     nn_graph g;
-    int rc = nn_model_build(&g, &ck->spec, &ck->hp, 1, l->r.err);
+    int rc = nn_model_plan(&g, &ck->spec, &ck->hp, 1, l->r.err);
+    if (rc)
+        return rc;
+    rc = nn_checkpoint_check_fit(ck, &g, l->r.err);
+    nn_graph_free(&g);
+    if (rc)
+        return rc;
+    rc = nn_model_build(&g, &ck->spec, &ck->hp, 1, l->r.err);
     if (rc)
         return rc;
     rc = nn_checkpoint_apply(ck, &g, l->r.err);
@@ -563,28 +573,36 @@ static int read_whole(const char *path, unsigned char **data, size_t *size, nn_e
     return NN_OK;
 }
 
-int nn_checkpoint_load(nn_checkpoint *ck, const char *path, nn_error *err)
+int nn_checkpoint_load_memory(nn_checkpoint *ck, const unsigned char *data, size_t size, const char *path,
+                              nn_error *err)
 {
     nn_error local;
     if (!err)
         err = &local;
     memset(ck, 0, sizeof *ck);
     snprintf(ck->path, sizeof ck->path, "%s", path);
+    loader l = {.ck = ck};
+    nn_hparams_defaults(&ck->hp);
+    nn_bytes_reader_init(&l.r, data, size, ck->path, err);
+    ck->file_size = size;
+    int rc = decode(&l);
+    if (!rc)
+        rc = check_complete(&l);
+    if (rc)
+        nn_checkpoint_free(ck);
+    return rc;
+}
+
+int nn_checkpoint_load(nn_checkpoint *ck, const char *path, nn_error *err)
+{
+    memset(ck, 0, sizeof *ck);
     unsigned char *data = NULL;
     size_t size = 0;
     int rc = read_whole(path, &data, &size, err);
     if (rc)
         return rc;
-    loader l = {.ck = ck};
-    nn_hparams_defaults(&ck->hp);
-    nn_bytes_reader_init(&l.r, data, size, ck->path, err);
-    ck->file_size = size;
-    rc = decode(&l);
-    if (!rc)
-        rc = check_complete(&l);
+    rc = nn_checkpoint_load_memory(ck, data, size, path, err);
     free(data);
-    if (rc)
-        nn_checkpoint_free(ck);
     return rc;
 }
 

@@ -9,14 +9,20 @@
 #include "checkpoint_format.h"
 #include "model.h"
 
-int nn_checkpoint_apply(const nn_checkpoint *ck, nn_graph *g, nn_error *err)
+int nn_checkpoint_check_fit(const nn_checkpoint *ck, const nn_graph *g, nn_error *err)
 {
-    if (ck->n_tensors != g->n_param_tensors)
+    int n_params = 0;
+    for (int k = 0; k < g->n_nodes; k++)
+        n_params += g->nodes[k].op == NN_OP_PARAM;
+    if (ck->n_tensors != n_params)
         return nn_error_set(err, NN_EINPUT, "%s: the file has %d parameter tensors, the model %d: "
-                            "the parameters do not fit the spec", ck->path, ck->n_tensors, g->n_param_tensors);
-    for (int i = 0; i < ck->n_tensors; i++) {
+                            "the parameters do not fit the spec", ck->path, ck->n_tensors, n_params);
+    /* Parameter tensors are numbered in node order (nn_graph_finalise). */
+    for (int i = 0, k = 0; i < ck->n_tensors; i++, k++) {
         const nn_checkpoint_tensor *p = &ck->tensors[i];
-        const nn_node *node = nn_graph_param_node(g, i);
+        while (g->nodes[k].op != NN_OP_PARAM)
+            k++;
+        const nn_node *node = &g->nodes[k];
         int same = !strcmp(p->name, node->name) && p->ndim == node->ndim;
         for (int d = 0; same && d < p->ndim; d++)
             same = p->dim[d] == node->dim[d];
@@ -29,6 +35,14 @@ int nn_checkpoint_apply(const nn_checkpoint *ck, nn_graph *g, nn_error *err)
                                 node->name, built);
         }
     }
+    return NN_OK;
+}
+
+int nn_checkpoint_apply(const nn_checkpoint *ck, nn_graph *g, nn_error *err)
+{
+    int rc = nn_checkpoint_check_fit(ck, g, err);
+    if (rc)
+        return rc;
     for (int i = 0; i < ck->n_tensors; i++)
         memcpy(nn_graph_param_node(g, i)->value, ck->tensors[i].value, ck->tensors[i].size * sizeof(float));
     return NN_OK;

@@ -139,7 +139,13 @@ int nn_checkpoint_read_tensors(nn_bytes_reader *r, nn_checkpoint *ck)
             return nn_bytes_fail(r, "parameter %s: encoding %u (0 dense, 1 sparse or 2 int8 expected)", p->name, *enc);
         }
         p->encoding = *enc;
-        if (p->encoding == NN_TENSOR_DENSE && nn_bytes_need(r, 4 * p->size, what))
+        /* The least each encoding can take (4 bytes a value, a bit, a byte)
+         * must be in the file before the values are allocated, so a short
+         * file cannot make the reader allocate for a shape it only claims. */
+        size_t least = p->encoding == NN_TENSOR_DENSE    ? 4 * p->size
+                       : p->encoding == NN_TENSOR_SPARSE ? (p->size + 7) / 8
+                                                         : p->size;
+        if (nn_bytes_need(r, least, what))
             return NN_EINPUT;
         p->value = malloc(4 * p->size);
         if (!p->value)

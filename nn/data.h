@@ -27,6 +27,9 @@ typedef struct nn_idx {
  * type, dimension count, each dimension, overflow of their product and the
  * exact payload length; errors name the file and the field. */
 int nn_idx_read(const char *path, nn_idx *out, nn_error *err);
+/* The same from an open descriptor (a pipe or memfd works too), which it
+ * closes; path names it in messages. */
+int nn_idx_read_fd(int fd, const char *path, nn_idx *out, nn_error *err);
 void nn_idx_free(nn_idx *idx);
 
 /* A labelled image set: images [count, rows, cols] and labels [count]. */

@@ -219,6 +219,12 @@ int nn_idx_read(const char *path, nn_idx *out, nn_error *err)
     int descriptor = open(path, O_RDONLY);
     if (descriptor < 0)
         return nn_error_set(err, NN_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+    return nn_idx_read_fd(descriptor, path, out, err);
+}
+
+int nn_idx_read_fd(int descriptor, const char *path, nn_idx *out, nn_error *err)
+{
+    memset(out, 0, sizeof *out);
     struct stat info;
     int error = fstat(descriptor, &info) != 0 ? errno : S_ISDIR(info.st_mode) ? EISDIR : 0;
     if (error != 0) {

@@ -253,7 +253,7 @@ static int build_layer(nn_graph *g, const nn_spec *spec, int i, const nn_hparams
     return -1;
 }
 
-int nn_model_build(nn_graph *g, const nn_spec *spec, const nn_hparams *hp, int max_batch, nn_error *err)
+int nn_model_plan(nn_graph *g, const nn_spec *spec, const nn_hparams *hp, int max_batch, nn_error *err)
 {
     nn_error local;
     if (!err)
@@ -270,6 +270,17 @@ int nn_model_build(nn_graph *g, const nn_spec *spec, const nn_hparams *hp, int m
             return NN_EINPUT;
         }
     }
+    return NN_OK;
+}
+
+int nn_model_build(nn_graph *g, const nn_spec *spec, const nn_hparams *hp, int max_batch, nn_error *err)
+{
+    nn_error local;
+    if (!err)
+        err = &local;
+    int rc = nn_model_plan(g, spec, hp, max_batch, err);
+    if (rc)
+        return rc;
     if (nn_graph_finalise(g, err)) {
         nn_graph_free(g);
         return err->code;

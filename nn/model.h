@@ -13,6 +13,10 @@
  * init and dropout overrides, and initialise the parameters from hp->seed.
  * Shape errors name the spec file and line. */
 int nn_model_build(nn_graph *g, const nn_spec *spec, const nn_hparams *hp, int max_batch, nn_error *err);
+/* Only the first half of nn_model_build: the nodes and their shapes, with
+ * no buffer allocated (nn_graph_free it), so that shapes can be checked
+ * before a model of any size is paid for. */
+int nn_model_plan(nn_graph *g, const nn_spec *spec, const nn_hparams *hp, int max_batch, nn_error *err);
 
 /* Draw every parameter again from seed (biases zero), as at build time. */
 void nn_model_init_params(nn_graph *g, const nn_spec *spec, const nn_hparams *hp);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <stb_image.h>
 #include <stb_image_resize.h>
@@ -213,6 +214,11 @@ static int read_file(const char *path, unsigned char **data, size_t *len, nn_err
     FILE *f = fopen(path, "rb");
     if (!f)
         return nn_error_set(err, NN_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return nn_error_set(err, NN_EINPUT, "%s: cannot read: %s", path, strerror(EISDIR));
+    }
     size_t cap = 1 << 16, n = 0;
     unsigned char *buf = malloc(cap);
     while (buf) {
@@ -228,13 +234,15 @@ static int read_file(const char *path, unsigned char **data, size_t *len, nn_err
         buf = grown;
         cap *= 2;
     }
-    int failed = ferror(f), full = buf && n == cap;
+    int failed = ferror(f), full = buf && n == cap, read_errno = errno;
     fclose(f);
     if (!buf)
         return nn_error_set(err, NN_ERUNTIME, "%s: out of memory reading the file", path);
     if (failed || full) {
         free(buf);
-        return nn_error_set(err, NN_EINPUT, failed ? "%s: read error" : "%s: file larger than 256 MiB", path);
+        if (failed)
+            return nn_error_set(err, NN_EINPUT, "%s: read error: %s", path, strerror(read_errno));
+        return nn_error_set(err, NN_EINPUT, "%s: file larger than 256 MiB", path);
     }
     *data = buf;
     *len = n;
@@ -250,32 +258,134 @@ int nn_image_load_ink(const char *path, int invert, float **ink, int *w, int *h,
     int rc = read_file(path, &file, &len, err);
     if (rc)
         return rc;
+    rc = nn_image_decode_ink(file, len, path, invert, ink, w, h, inverted, err);
+    free(file);
+    return rc;
+}
+
+/* stb_image 2.27 (Debian 12's libstb) builds a JPEG Huffman table from a
+ * DHT segment before checking that its 16 code counts add up to at most
+ * 256, and a larger sum writes past the table, as early as stbi_info.
+ * Until a fixed stb_image is what the system has, every DHT segment stb
+ * could read is checked here first: the segments between markers are
+ * walked as stb walks them (non-0xFF bytes and 0xFF fill skipped, each
+ * segment skipped by its length), and after a start of scan every 0xFF
+ * that begins a marker in the entropy-coded data is taken as one.  Returns
+ * the first bad count sum, or 0 when there is none. */
+static int jpeg_bad_huffman_table(const unsigned char *f, size_t len)
+{
+    size_t pos = 0;
+    while (pos < len && f[pos] == 0xFF)
+        pos++;
+    if (pos == 0 || pos >= len || f[pos] != 0xD8)
+        return 0; /* not a JPEG */
+    pos++;
+    while (pos < len) {
+        if (f[pos] != 0xFF) {
+            pos++;
+            continue;
+        }
+        while (pos < len && f[pos] == 0xFF)
+            pos++;
+        if (pos + 2 >= len)
+            break;
+        int marker = f[pos++];
+        if (marker == 0xD9)
+            break; /* end of image */
+        if (marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8))
+            continue; /* markers without a length */
+        size_t seg = (size_t)f[pos] << 8 | f[pos + 1];
+        if (marker == 0xC4) {
+            /* stb reads tables while the segment's length lasts, 17 bytes
+             * and the codes each, with zeros past the end of the file. */
+            long left = (long)seg - 2;
+            size_t at = pos + 2;
+            while (left > 0) {
+                int n = 0;
+                for (int i = 0; i < 16; i++)
+                    n += at + 1 + i < len ? f[at + 1 + i] : 0;
+                if (n > 256)
+                    return n;
+                at += 17 + (size_t)n;
+                left -= 17 + n;
+            }
+        }
+        pos += seg < 2 ? 2 : seg;
+        if (marker == 0xDA) {
+            /* Entropy-coded data up to the next marker: 0xFF is followed
+             * by 0x00 (a stuffed byte), a restart marker or more fill. */
+            while (pos + 1 < len &&
+                   !(f[pos] == 0xFF && f[pos + 1] != 0x00 && f[pos + 1] != 0xFF && (f[pos + 1] & 0xF8) != 0xD0))
+                pos++;
+        }
+    }
+    return 0;
+}
+
+/* The same stb_image reads the width, height and maximum value of a binary
+ * PGM/PPM header into an int, digit by digit, with no check for overflow
+ * (undefined behaviour past 2147483647).  The header is read here first, as
+ * stb reads it (whitespace and # comments between the numbers); returns 1
+ * when a number is too large. */
+static int pnm_number_too_large(const unsigned char *f, size_t len)
+{
+    if (len < 2 || f[0] != 'P' || (f[1] != '5' && f[1] != '6'))
+        return 0;
+    size_t pos = 2;
+    for (int field = 0; field < 3; field++) {
+        for (;;) {
+            while (pos < len && (f[pos] == ' ' || (f[pos] >= '\t' && f[pos] <= '\r')))
+                pos++;
+            if (pos >= len || f[pos] != '#')
+                break;
+            while (pos < len && f[pos] != '\n' && f[pos] != '\r')
+                pos++;
+        }
+        long long value = 0;
+        while (pos < len && f[pos] >= '0' && f[pos] <= '9') {
+            value = value * 10 + (f[pos++] - '0');
+            if (value > INT_MAX)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+int nn_image_decode_ink(const unsigned char *file, size_t len, const char *path, int invert, float **ink, int *w,
+                        int *h, int *inverted, nn_error *err)
+{
+    *ink = NULL;
+    if (pnm_number_too_large(file, len))
+        return nn_error_set(err, NN_EINPUT, "%s: cannot decode image: a PGM/PPM header number larger than %d", path,
+                            INT_MAX);
+    int codes = jpeg_bad_huffman_table(file, len);
+    if (codes)
+        return nn_error_set(err, NN_EINPUT, "%s: cannot decode image: corrupt JPEG: a Huffman table of %d codes "
+                            "(at most 256)", path, codes);
     /* The header is checked before any pixel is decoded, so a small file
      * claiming a huge image costs nothing. */
     int iw, ih, channels;
     if (len > INT_MAX || !stbi_info_from_memory(file, (int)len, &iw, &ih, &channels)) {
         const char *why = stbi_failure_reason();
-        free(file);
         return nn_error_set(err, NN_EINPUT, "%s: not a readable image (PNG, JPEG, BMP, PGM/PPM, GIF, TGA): %s",
                             path, why ? why : "unknown format");
     }
-    if (iw > NN_IMAGE_MAX_SIDE || ih > NN_IMAGE_MAX_SIDE || iw < 1 || ih < 1) {
-        free(file);
+    if (iw > NN_IMAGE_MAX_SIDE || ih > NN_IMAGE_MAX_SIDE || iw < 1 || ih < 1)
         return nn_error_set(err, NN_EINPUT, "%s: image is %dx%d; at most %dx%d is accepted", path, iw, ih,
                             NN_IMAGE_MAX_SIDE, NN_IMAGE_MAX_SIDE);
-    }
     unsigned char *pixels = stbi_load_from_memory(file, (int)len, &iw, &ih, &channels, 0);
-    free(file);
     if (!pixels) {
+        /* stb_image gives an empty reason for data that stops early. */
         const char *why = stbi_failure_reason();
-        return nn_error_set(err, NN_EINPUT, "%s: cannot decode image: %s", path, why ? why : "unknown error");
+        return nn_error_set(err, NN_EINPUT, "%s: cannot decode image: %s", path,
+                            why && *why ? why : "the data is damaged or cut short");
     }
     float *out = malloc((size_t)iw * ih * sizeof *out);
     if (!out) {
         stbi_image_free(pixels);
         return nn_error_set(err, NN_ERUNTIME, "%s: out of memory for a %dx%d image", path, iw, ih);
     }
-    rc = nn_image_to_ink(pixels, iw, ih, channels, invert, out, inverted, err);
+    int rc = nn_image_to_ink(pixels, iw, ih, channels, invert, out, inverted, err);
     stbi_image_free(pixels);
     if (rc) {
         free(out);

@@ -13,6 +13,8 @@
 #ifndef NN_PREPROCESS_H
 #define NN_PREPROCESS_H
 
+#include <stddef.h>
+
 #include "error.h"
 
 #define NN_MNIST_SIDE 28       /* output is NN_MNIST_SIDE x NN_MNIST_SIDE */
@@ -58,5 +60,9 @@ int nn_image_to_ink(const unsigned char *pixels, int w, int h, int channels, int
  * the pixels are decoded.  *ink is malloc'ed (w*h floats); free it. */
 int nn_image_load_ink(const char *path, int invert, float **ink, int *w, int *h, int *inverted,
                       nn_error *err);
+/* The same from the file's bytes in memory (len of them); path names it in
+ * messages. */
+int nn_image_decode_ink(const unsigned char *file, size_t len, const char *path, int invert, float **ink, int *w,
+                        int *h, int *inverted, nn_error *err);
 
 #endif

@@ -298,6 +298,31 @@ static void check_resume(int optimizer, int k)
     fixture_free(&f);
 }
 
+/* The bytes of a file in memory load as the file does; cut short, they are
+ * refused with the name given. */
+START_TEST(test_load_from_memory)
+{
+    const char *path = save_small_model("memory.nnl");
+    size_t size;
+    unsigned char *data = read_file(path, &size);
+    nn_checkpoint a, b;
+    nn_error err;
+    ck_assert_msg(nn_checkpoint_load(&a, path, &err) == NN_OK, "%s", err.msg);
+    ck_assert_msg(nn_checkpoint_load_memory(&b, data, size, "in-memory.nnl", &err) == NN_OK, "%s", err.msg);
+    ck_assert_str_eq(b.path, "in-memory.nnl");
+    ck_assert_uint_eq(b.file_size, size);
+    ck_assert_int_eq(b.n_tensors, a.n_tensors);
+    ck_assert_int_eq(b.step, a.step);
+    for (int i = 0; i < a.n_tensors; i++)
+        ck_assert(memcmp(a.tensors[i].value, b.tensors[i].value, a.tensors[i].size * 4) == 0);
+    nn_checkpoint_free(&a);
+    nn_checkpoint_free(&b);
+    ck_assert_rejected(nn_checkpoint_load_memory(&b, data, size / 2, "in-memory.nnl", &err), err, "in-memory.nnl",
+                       "truncated");
+    free(data);
+}
+END_TEST
+
 START_TEST(test_resume_exact)
 {
     static const int optimizers[] = {NN_SGD, NN_MOMENTUM, NN_ADAM, NN_RMSPROP};
@@ -447,6 +472,75 @@ START_TEST(test_params_do_not_fit_spec)
 }
 END_TEST
 
+/* A small file whose spec asks for a huge layer: refused for not fitting
+ * before the model is built, so without allocating the 16777216x16 weights
+ * (1 GiB, and as much again for their gradients). */
+START_TEST(test_huge_spec_in_small_file)
+{
+    const char *path = save_small_model("huge.nnl");
+    size_t size;
+    unsigned char *data = read_file(path, &size);
+    static const char spec_tag[] = "SPEC";
+    ck_assert(memcmp(data + 12, spec_tag, 4) == 0);
+    uint64_t len = 0;
+    for (int i = 0; i < 8; i++)
+        len |= (uint64_t)data[16 + i] << (8 * i);
+    ck_assert_uint_eq(len, sizeof spec_text - 1);
+    const char *from = strstr(spec_text, "dense 5\n");
+    ck_assert_ptr_nonnull(from);
+    char huge[1024];
+    int n = snprintf(huge, sizeof huge, "%.*sdense 16777216\n%s", (int)(from - spec_text), spec_text, from + 8);
+    size_t grown = size + (size_t)n - len;
+    unsigned char *bigger = malloc(grown);
+    ck_assert_ptr_nonnull(bigger);
+    memcpy(bigger, data, 16);
+    for (int i = 0; i < 8; i++)
+        bigger[16 + i] = (unsigned char)((uint64_t)n >> (8 * i));
+    memcpy(bigger + 24, huge, (size_t)n);
+    memcpy(bigger + 24 + n, data + 24 + len, size - 24 - len);
+    fix_crc(bigger, grown);
+    const char *bad = temp_path("huge-spec.nnl");
+    write_file(bad, bigger, grown);
+    nn_checkpoint ck;
+    nn_error err;
+    ck_assert_rejected(nn_checkpoint_load(&ck, bad, &err), err, bad, "do not fit the spec");
+    ck_assert_msg(strstr(err.msg, "dense1.weight [5x16] in the file, dense1.weight [16777216x16] in the model"), "%s",
+                  err.msg);
+    free(bigger);
+    free(data);
+}
+END_TEST
+
+/* Inputs the model-file fuzz target found (tests/fuzz/corpus/checkpoint),
+ * each refused with NN_EINPUT and the message it must give. */
+START_TEST(test_fuzz_regressions)
+{
+    static const struct {
+        const char *file, *message;
+    } cases[] = {
+        /* A sparse TENS tensor of 50331654x16 values in a 932-byte file:
+         * its 3 GB of values were allocated before its bitmap was found
+         * missing. */
+        {"tens-huge-shape-oom", "offset 352: parameter dense1.weight runs past the end of section TENS "
+                                "(expected 100663308 bytes, 302 left in it)"},
+        /* The same claiming 2^30 x 2^20 values: the allocation failed and
+         * the file was reported as "out of memory" (exit 1), not as bad. */
+        {"tens-huge-shape-2e50", "offset 352: parameter dense1.weight runs past the end of section TENS "
+                                 "(expected 140737488355328 bytes, 302 left in it)"},
+        {"huge-spec-small-file.nnl", "dense1.weight [6x16] in the file, dense1.weight [16777216x16] in the model"},
+    };
+    const char *root = getenv("NNLAB_SOURCE_ROOT");
+    ck_assert_msg(root != NULL, "NNLAB_SOURCE_ROOT is not set");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/tests/fuzz/corpus/checkpoint/%s", root, cases[i].file);
+        nn_checkpoint ck;
+        nn_error err;
+        ck_assert_rejected(nn_checkpoint_load(&ck, path, &err), err, path, cases[i].message);
+    }
+}
+END_TEST
+
 START_TEST(test_not_a_model)
 {
     const char *path = temp_path("spec-as-model.nnl");
@@ -524,6 +618,7 @@ static Suite *checkpoint_suite(void)
     Suite *suite = suite_create("checkpoint");
     TCase *state = tcase_create("state");
     tcase_add_test(state, test_round_trip);
+    tcase_add_test(state, test_load_from_memory);
     tcase_add_loop_test(state, test_resume_exact, 0, 20);
     tcase_add_test(state, test_resume_needs_same_training_set);
     suite_add_tcase(suite, state);
@@ -533,6 +628,8 @@ static Suite *checkpoint_suite(void)
     tcase_add_test(damaged, test_unknown_version);
     tcase_add_test(damaged, test_unknown_section);
     tcase_add_test(damaged, test_params_do_not_fit_spec);
+    tcase_add_test(damaged, test_huge_spec_in_small_file);
+    tcase_add_test(damaged, test_fuzz_regressions);
     tcase_add_test(damaged, test_not_a_model);
     tcase_add_test(damaged, test_save_failure_keeps_old_file);
     suite_add_tcase(suite, damaged);

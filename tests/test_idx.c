@@ -267,6 +267,35 @@ END_TEST
 
 /* ---- malformed files -------------------------------------------------- */
 
+/* From a pipe, as nn_idx_read_fd reads it (the fuzz target hands bytes over
+ * in the same way): the same result as from a file, and a short pipe is a
+ * truncation named after the given path. */
+START_TEST(test_read_from_descriptor)
+{
+    test_bytes bytes = small_images();
+    for (size_t length = bytes.length; length + 5 >= bytes.length; length -= 5) {
+        int fds[2];
+        ck_assert_int_eq(pipe(fds), 0);
+        ck_assert_int_eq(write(fds[1], bytes.data, length), (ssize_t)length);
+        close(fds[1]);
+        nn_idx idx;
+        nn_error err = {0};
+        int status = nn_idx_read_fd(fds[0], "piped.idx", &idx, &err);
+        if (length == bytes.length) {
+            ck_assert_msg(status == NN_OK, "%s", err.msg);
+            ck_assert_int_eq(idx.ndim, 3);
+            ck_assert_uint_eq(idx.count, 3);
+            ck_assert_uint_eq(idx.item_size, 4);
+            for (int i = 0; i < 12; i++)
+                ck_assert_uint_eq(idx.data[i], (unsigned)i);
+            nn_idx_free(&idx);
+        } else {
+            ck_assert_input_error(status, err, "piped.idx", "truncated: expected 12 bytes of data, found 7");
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_missing_file)
 {
     char path[512];
@@ -598,6 +627,7 @@ static Suite *idx_suite(void)
 
     TCase *valid = tcase_create("valid");
     tcase_add_test(valid, test_plain_and_gzip_read_the_same);
+    tcase_add_test(valid, test_read_from_descriptor);
     tcase_add_test(valid, test_one_dimensional_and_four_dimensional);
     tcase_add_test(valid, test_load_dir_plain_and_gzip);
     tcase_add_test(valid, test_batch_values);

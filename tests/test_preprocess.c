@@ -388,6 +388,166 @@ END_TEST
 
 static char temp_dir[] = "/tmp/nnlab-test-preprocess-XXXXXX";
 
+/* Decoding from memory, as the fuzz target does: a PNG whose header claims
+ * 10000x10000 pixels is refused before any pixel is decoded, with the size
+ * in the message; one claiming 8000x8000 with no pixel data fails to decode
+ * with a reason. */
+typedef struct memory_file {
+    unsigned char data[4096];
+    int len;
+} memory_file;
+
+static void append_bytes(void *context, void *data, int size)
+{
+    memory_file *m = context;
+    ck_assert_int_le(m->len + size, (int)sizeof m->data);
+    memcpy(m->data + m->len, data, (size_t)size);
+    m->len += size;
+}
+
+START_TEST(image_from_memory)
+{
+    unsigned char px[6 * 6] = {0};
+    px[14] = 255;
+    static memory_file file;
+    ck_assert(stbi_write_png_to_func(append_bytes, &file, 6, 6, 1, px, 6));
+    const unsigned char *png = file.data;
+    size_t len = (size_t)file.len;
+    float *ink = NULL;
+    int w, h, inverted;
+    nn_error err;
+    ck_assert_msg(nn_image_decode_ink(png, len, "mem.png", NN_INVERT_NEVER, &ink, &w, &h, &inverted, &err) ==
+                      NN_OK,
+                  "%s", err.msg);
+    ck_assert_int_eq(w, 6);
+    ck_assert_int_eq(h, 6);
+    ck_assert_float_eq_tol(ink[14], 1.0f, 1e-6f);
+    free(ink);
+
+    unsigned char header[33];
+    memcpy(header, png, sizeof header);
+    const unsigned char huge[8] = {0, 0, 0x27, 0x10, 0, 0, 0x27, 0x10}; /* 10000 x 10000, big-endian */
+    memcpy(header + 16, huge, sizeof huge);
+    ck_assert_int_eq(nn_image_decode_ink(header, sizeof header, "mem.png", NN_INVERT_AUTO, &ink, &w, &h, &inverted,
+                                         &err),
+                     NN_EINPUT);
+    ck_assert_ptr_null(ink);
+    ck_assert_msg(strstr(err.msg, "mem.png: image is 10000x10000; at most 8192x8192"), "%s", err.msg);
+
+    const unsigned char large[8] = {0, 0, 0x1f, 0x40, 0, 0, 0x1f, 0x40}; /* 8000 x 8000 */
+    memcpy(header + 16, large, sizeof large);
+    ck_assert_int_eq(nn_image_decode_ink(header, sizeof header, "mem.png", NN_INVERT_AUTO, &ink, &w, &h, &inverted,
+                                         &err),
+                     NN_EINPUT);
+    ck_assert_ptr_null(ink);
+    ck_assert_msg(strstr(err.msg, "mem.png: cannot decode image: "), "%s", err.msg);
+    ck_assert_msg(err.msg[strlen(err.msg) - 1] != ' ', "no reason in '%s'", err.msg);
+
+    /* The same PNG cut after 60 bytes: stb_image gives an empty reason, and
+     * the message still says why (tests/fuzz/corpus/image/cut-60.png). */
+    ck_assert_msg(nn_image_decode_ink(png, 60, "cut.png", NN_INVERT_AUTO, &ink, &w, &h, &inverted, &err) == NN_EINPUT,
+                  "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "cut.png: cannot decode image: "), "%s", err.msg);
+    ck_assert_msg(err.msg[strlen(err.msg) - 1] != ' ', "no reason in '%s'", err.msg);
+}
+END_TEST
+
+/* A JPEG whose Huffman table lists more than 256 codes is refused before
+ * stb_image reads it (stb 2.27 writes past the table while building it),
+ * found by the image fuzz target (tests/fuzz/corpus/image/
+ * jpeg-dht-overflow.jpg); a table of exactly 256 codes is no reason to. */
+START_TEST(jpeg_huffman_table_too_long)
+{
+    const char *root = getenv("NNLAB_SOURCE_ROOT");
+    ck_assert_msg(root != NULL, "NNLAB_SOURCE_ROOT is not set");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fuzz/corpus/image/jpeg-dht-overflow.jpg", root);
+    float *ink = NULL;
+    int w, h, inverted;
+    nn_error err;
+    ck_assert_int_eq(nn_image_load_ink(path, NN_INVERT_AUTO, &ink, &w, &h, &inverted, &err), NN_EINPUT);
+    ck_assert_ptr_null(ink);
+    ck_assert_msg(strstr(err.msg, path) &&
+                      strstr(err.msg, "cannot decode image: corrupt JPEG: a Huffman table of 473 codes (at most 256)"),
+                  "%s", err.msg);
+
+    /* SOI, then one DHT segment whose table lists 16 x 16 = 256 codes, then
+     * nothing: stb_image's own error, not ours. */
+    unsigned char jpeg[4 + 2 + 17 + 256] = {0xFF, 0xD8, 0xFF, 0xC4, (2 + 17 + 256) >> 8, (2 + 17 + 256) & 0xFF, 0x00};
+    for (int i = 0; i < 16; i++)
+        jpeg[7 + i] = 16;
+    ck_assert_int_eq(nn_image_decode_ink(jpeg, sizeof jpeg, "256.jpg", NN_INVERT_AUTO, &ink, &w, &h, &inverted, &err),
+                     NN_EINPUT);
+    ck_assert_msg(strstr(err.msg, "256.jpg") && !strstr(err.msg, "Huffman table of"), "%s", err.msg);
+    /* One more code, in a second table of the same segment after a valid
+     * first one, or after a start of scan: refused. */
+    unsigned char two[4 + 2 + 17 + 1 + 17 + 257] = {0xFF, 0xD8, 0xFF, 0xC4, 0, 0, 0x00, 1};
+    two[4 + 2 + 17] = 0x00; /* the first table's one code */
+    two[4 + 2 + 18] = 0x01; /* the second table: DC table 1 */
+    for (int i = 0; i < 16; i++)
+        two[4 + 2 + 19 + i] = i == 0 ? 17 : 16;
+    two[4] = (unsigned char)((2 + 17 + 1 + 17 + 257) >> 8);
+    two[5] = (unsigned char)((2 + 17 + 1 + 17 + 257) & 0xFF);
+    ck_assert_int_eq(nn_image_decode_ink(two, sizeof two, "257.jpg", NN_INVERT_AUTO, &ink, &w, &h, &inverted, &err),
+                     NN_EINPUT);
+    ck_assert_msg(strstr(err.msg, "257.jpg: cannot decode image: corrupt JPEG: a Huffman table of 257 codes"), "%s",
+                  err.msg);
+    /* the same table after a start of scan and some entropy-coded data */
+    unsigned char scan[2 + 4 + 6 + 4 + 2 + 17] = {0xFF, 0xD8, 0xFF, 0xDA, 0, 2, 0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD0,
+                                                  0x56, 0xFF, 0xFF, 0xC4, 0, 19, 0x00};
+    for (int i = 0; i < 16; i++)
+        scan[19 + i] = 17;
+    ck_assert_int_eq(nn_image_decode_ink(scan, sizeof scan, "scan.jpg", NN_INVERT_AUTO, &ink, &w, &h, &inverted, &err),
+                     NN_EINPUT);
+    ck_assert_msg(strstr(err.msg, "scan.jpg: cannot decode image: corrupt JPEG: a Huffman table of 272 codes"), "%s",
+                  err.msg);
+}
+END_TEST
+
+/* A binary PGM whose header holds a number past INT_MAX is refused before
+ * stb_image reads it (stb 2.27 overflows an int on it), found by the image
+ * fuzz target (tests/fuzz/corpus/image/pnm-header-overflow.pgm); comments
+ * and the largest int are still read. */
+START_TEST(pnm_header_number_too_large)
+{
+    const char *root = getenv("NNLAB_SOURCE_ROOT");
+    ck_assert_msg(root != NULL, "NNLAB_SOURCE_ROOT is not set");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fuzz/corpus/image/pnm-header-overflow.pgm", root);
+    float *ink = NULL;
+    int w, h, inverted;
+    nn_error err;
+    ck_assert_int_eq(nn_image_load_ink(path, NN_INVERT_AUTO, &ink, &w, &h, &inverted, &err), NN_EINPUT);
+    ck_assert_msg(strstr(err.msg, path) &&
+                      strstr(err.msg, "cannot decode image: a PGM/PPM header number larger than 2147483647"),
+                  "%s", err.msg);
+
+    static const char *const too_large[] = {"P5 2 2147483648 255\n", "P6\n# a comment\n2 2 99999999999\n",
+                                            "P5 2\n#\n 3000000000"};
+    for (size_t i = 0; i < sizeof too_large / sizeof too_large[0]; i++) {
+        const unsigned char *bytes = (const unsigned char *)too_large[i];
+        ck_assert_int_eq(nn_image_decode_ink(bytes, strlen(too_large[i]), "big.pgm", NN_INVERT_AUTO, &ink, &w, &h,
+                                             &inverted, &err),
+                         NN_EINPUT);
+        ck_assert_msg(strstr(err.msg, "header number larger than"), "%s: %s", too_large[i], err.msg);
+    }
+    /* 2147483647 is an int: stb's own size check answers. */
+    static const char largest[] = "P5 # width\n2147483647 1 255\n";
+    ck_assert_int_eq(nn_image_decode_ink((const unsigned char *)largest, sizeof largest - 1, "wide.pgm",
+                                         NN_INVERT_AUTO, &ink, &w, &h, &inverted, &err),
+                     NN_EINPUT);
+    ck_assert_msg(!strstr(err.msg, "header number larger than"), "%s", err.msg);
+    /* and a real PGM with a comment still decodes */
+    static const unsigned char pgm[] = "P5\n# made by hand\n2 1\n255\n\x10\xf0";
+    ck_assert_msg(nn_image_decode_ink(pgm, sizeof pgm - 1, "ok.pgm", NN_INVERT_NEVER, &ink, &w, &h, &inverted, &err) ==
+                      NN_OK,
+                  "%s", err.msg);
+    ck_assert_int_eq(w, 2);
+    ck_assert_int_eq(h, 1);
+    free(ink);
+}
+END_TEST
+
 START_TEST(image_files)
 {
     ck_assert_ptr_nonnull(mkdtemp(temp_dir));
@@ -434,8 +594,13 @@ START_TEST(image_files)
     ck_assert(stbi_write_png(path, 40, 30, 3, px, 40 * 3));
     ck_assert_int_eq(truncate(path, 60), 0);
     ck_assert_int_eq(nn_image_load_ink(path, NN_INVERT_AUTO, &ink, &w, &h, &inverted, &err), NN_EINPUT);
-    ck_assert_msg(strstr(err.msg, path), "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, path) && strstr(err.msg, "cannot decode image: "), "%s", err.msg);
+    ck_assert_msg(err.msg[strlen(err.msg) - 1] != ' ', "no reason in '%s'", err.msg);
     unlink(path);
+
+    /* A directory says so, rather than "read error". */
+    ck_assert_int_eq(nn_image_load_ink(temp_dir, NN_INVERT_AUTO, &ink, &w, &h, &inverted, &err), NN_EINPUT);
+    ck_assert_msg(strstr(err.msg, temp_dir) && strstr(err.msg, "cannot read: Is a directory"), "%s", err.msg);
 
     snprintf(path, sizeof path, "%s/missing.png", temp_dir);
     ck_assert_int_eq(nn_image_load_ink(path, NN_INVERT_AUTO, &ink, &w, &h, &inverted, &err), NN_EINPUT);
@@ -460,6 +625,9 @@ static Suite *preprocess_suite(void)
     tc = tcase_create("images");
     tcase_add_test(tc, image_polarity);
     tcase_add_test(tc, image_files);
+    tcase_add_test(tc, image_from_memory);
+    tcase_add_test(tc, jpeg_huffman_table_too_long);
+    tcase_add_test(tc, pnm_header_number_too_large);
     suite_add_tcase(s, tc);
     return s;
 }
