@@ -374,7 +374,11 @@ int cmd_info(int argc, char **argv)
         cli_error("info: --graph and --dot - would both go to stdout; give --dot a file");
         return EXIT_USAGE;
     }
-    if (!nn_checkpoint_is_file(model))
+    /* A file named .nnl is a model file whatever it holds, so that a wrong
+     * file gets the model reader's message rather than a spec error. */
+    size_t len = strlen(model);
+    int named_nnl = len > 4 && strcmp(model + len - 4, ".nnl") == 0;
+    if (!named_nnl && !nn_checkpoint_is_file(model))
         return info_spec(model, json, graph, dot, ascii);
     nn_error err;
     nn_checkpoint ck;
