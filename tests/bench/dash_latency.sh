@@ -17,7 +17,7 @@ command -v tmux >/dev/null || { echo "SKIP: tmux is not installed"; exit 77; }
 tmp=$(mktemp -d)
 sock=$tmp/tmux.sock
 T() { tmux -S "$sock" -f /dev/null "$@"; }
-trap 'T kill-server >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+trap 'T kill-server >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 
 T -u new-session -d -s lat -x 80 -y 24 \
 	"env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen-256color $nnlab train --data $root/data/mnist-small --model $model --epochs 100000"

@@ -7,6 +7,10 @@
 #
 # usage: dash_overhead.sh NNLAB SOURCE_ROOT [RUNS [EPOCHS [MODEL [OPTION...]]]]
 # (further options go to both runs, e.g. --threads 1)
+# With WITH_PAD=1 the dashboard runs also open the drawing pad on a private
+# Xvfb display, with a digit drawn on it so that every weight snapshot is
+# classified and the bars redrawn, and the plain runs have --no-gui: the
+# cost of both windows together.
 set -euo pipefail
 
 nnlab=$1
@@ -19,7 +23,18 @@ command -v tmux >/dev/null || { echo "SKIP: tmux is not installed"; exit 77; }
 tmp=$(mktemp -d)
 sock=$tmp/tmux.sock
 T() { tmux -S "$sock" -f /dev/null "$@"; }
-trap 'T kill-server >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+xvfb_pid=
+# (|| true: under set -e a failing command would end the trap early)
+trap 'T kill-server >/dev/null 2>&1 || true; [[ -z $xvfb_pid ]] || kill $xvfb_pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
+pad_env="DISPLAY= WAYLAND_DISPLAY="
+if [[ ${WITH_PAD:-0} == 1 ]]; then
+	command -v Xvfb >/dev/null && command -v xdotool >/dev/null || { echo "SKIP: Xvfb or xdotool missing"; exit 77; }
+	Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$tmp/display" >/dev/null 2>&1 &
+	xvfb_pid=$!
+	until [[ -s $tmp/display ]]; do sleep 0.05; done
+	display=:$(head -1 "$tmp/display")
+	pad_env="DISPLAY=$display"
+fi
 
 # run NAME OPTIONS...: one training run in a fresh tmux session; prints
 # samples_per_sec from the JSON object it left on the screen, and the
@@ -27,8 +42,20 @@ trap 'T kill-server >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 run() {
 	local name=$1
 	shift
+	local envs=$pad_env opts=
+	[[ ${WITH_PAD:-0} == 1 && $* == *--no-tui* ]] && opts=--no-gui
+	[[ ${WITH_PAD:-0} == 1 && $* != *--no-tui* ]] && opts="--events $tmp/$name.events"
 	T -u new-session -d -s "$name" -x 120 -y 40 \
-		"env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen-256color nice -n 5 /usr/bin/time -o $tmp/$name.time -f '%U %S' $nnlab train --data $root/data/mnist-small --model $model --epochs $epochs --json ${extra[*]} $*; echo EXITED; sleep 600"
+		"env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen-256color $envs nice -n 5 /usr/bin/time -o $tmp/$name.time -f '%U %S' $nnlab train --data $root/data/mnist-small --model $model --epochs $epochs --json $opts ${extra[*]} $*; echo EXITED; sleep 600"
+	if [[ $opts == --events* ]]; then # draw a stroke on the pad once it is up
+		until grep -qs '"event":"ready"' "$tmp/$name.events" || T capture-pane -p -t "$name" | grep -q EXITED; do
+			sleep 0.05
+		done
+		local window
+		window=$(DISPLAY=$display xdotool search --name "nnlab pad" | head -1)
+		[[ -n $window ]] && DISPLAY=$display xdotool mousemove --window "$window" 200 150 mousedown 1 \
+			mousemove --window "$window" 300 300 mousemove --window "$window" 250 500 mouseup 1
+	fi
 	until T capture-pane -p -t "$name" | grep -q EXITED; do sleep 0.2; done
 	local rate
 	rate=$(T capture-pane -p -J -S - -t "$name" | grep -o '{"model".*}' | python3 -c '

@@ -21,7 +21,7 @@ done
 tmp=$(mktemp -d)
 xvfb_pid=
 app_pid=
-trap '[[ -n $app_pid ]] && kill $app_pid 2>/dev/null; [[ -n $xvfb_pid ]] && kill $xvfb_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+trap '[[ -z $app_pid ]] || kill $app_pid 2>/dev/null || true; [[ -z $xvfb_pid ]] || kill $xvfb_pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$tmp/display" 2>/dev/null &
 xvfb_pid=$!
 until [[ -s $tmp/display ]]; do sleep 0.05; done

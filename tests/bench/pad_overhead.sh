@@ -17,7 +17,7 @@ for tool in Xvfb xdotool; do
 done
 tmp=$(mktemp -d)
 xvfb_pid=
-trap '[[ -n $xvfb_pid ]] && kill $xvfb_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+trap '[[ -z $xvfb_pid ]] || kill $xvfb_pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$tmp/display" 2>/dev/null &
 xvfb_pid=$!
 until [[ -s $tmp/display ]]; do sleep 0.05; done

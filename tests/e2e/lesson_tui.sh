@@ -19,7 +19,7 @@ fi
 tmp=$(mktemp -d)
 sock=$tmp/tmux.sock
 T() { tmux -S "$sock" -f /dev/null "$@"; }
-trap 'T kill-server >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+trap 'T kill-server >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 failures=0
 checks=0
 
