@@ -15,3 +15,10 @@ int nn_error_set(nn_error *err, int code, const char *fmt, ...)
     }
     return code;
 }
+
+int nn_error_at(nn_error *err, const char *source, int line, int col, const char *fmt, va_list ap)
+{
+    char what[sizeof err->msg];
+    vsnprintf(what, sizeof what, fmt, ap);
+    return nn_error_set(err, NN_EINPUT, "%s:%d:%d: %s", source, line, col, what);
+}

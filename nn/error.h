@@ -6,6 +6,8 @@
 #ifndef NN_ERROR_H
 #define NN_ERROR_H
 
+#include <stdarg.h>
+
 enum nn_status {
     NN_OK = 0,
     NN_ERUNTIME = 1, /* I/O failure, out of memory, numerical failure */
@@ -21,6 +23,14 @@ typedef struct nn_error {
 int nn_error_set(nn_error *err, int code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* The input error of a text file's parser: "source:line:col: message",
+ * from fmt and its arguments in ap; returns NN_EINPUT. */
+int nn_error_at(nn_error *err, const char *source, int line, int col, const char *fmt, va_list ap)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 0)))
 #endif
     ;
 

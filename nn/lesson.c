@@ -45,12 +45,11 @@ static int fail(parser *p, int col, const char *fmt, ...)
 /* Report "file:line:col: message"; returns NN_EINPUT. */
 static int fail(parser *p, int col, const char *fmt, ...)
 {
-    char what[sizeof p->err->msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    int rc = nn_error_at(p->err, p->source, p->line, col, fmt, ap);
     va_end(ap);
-    return nn_error_set(p->err, NN_EINPUT, "%s:%d:%d: %s", p->source, p->line, col, what);
+    return rc;
 }
 
 /* Length of the valid UTF-8 sequence at s (of n bytes), 0 if invalid. */
