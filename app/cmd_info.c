@@ -110,6 +110,22 @@ static void json_hparams(json_writer *j, const nn_hparams *hp)
     json_object_end(j);
 }
 
+/* The "layers" array and the total parameter count. */
+static void json_layers(json_writer *j, const layer_row *rows, int n, size_t total)
+{
+    json_array_begin(j, "layers");
+    for (int i = 0; i < n; i++) {
+        json_object_begin(j, NULL);
+        json_string(j, "name", rows[i].name);
+        json_string(j, "kind", rows[i].kind);
+        json_string(j, "shape", rows[i].shape);
+        json_int(j, "params", (long long)rows[i].params);
+        json_object_end(j);
+    }
+    json_array_end(j);
+    json_int(j, "params", (long long)total);
+}
+
 static void print_json(const nn_checkpoint *ck, const layer_row *rows, size_t total)
 {
     json_writer j;
@@ -124,17 +140,7 @@ static void print_json(const nn_checkpoint *ck, const layer_row *rows, size_t to
     json_string(&j, "created", ck->created);
     json_string(&j, "model", ck->model);
     json_string(&j, "spec", ck->spec_source);
-    json_array_begin(&j, "layers");
-    for (int i = 0; i < ck->spec.n_layers; i++) {
-        json_object_begin(&j, NULL);
-        json_string(&j, "name", rows[i].name);
-        json_string(&j, "kind", rows[i].kind);
-        json_string(&j, "shape", rows[i].shape);
-        json_int(&j, "params", (long long)rows[i].params);
-        json_object_end(&j);
-    }
-    json_array_end(&j);
-    json_int(&j, "params", (long long)total);
+    json_layers(&j, rows, ck->spec.n_layers, total);
     json_hparams(&j, &ck->hp);
     json_object_begin(&j, "training");
     json_int(&j, "epochs", ck->n_history);
@@ -237,17 +243,7 @@ static void print_spec_json(const char *name, const nn_spec *spec, const layer_r
     json_object_begin(&j, NULL);
     json_string(&j, "model", name);
     json_string(&j, "spec", spec->source);
-    json_array_begin(&j, "layers");
-    for (int i = 0; i < spec->n_layers; i++) {
-        json_object_begin(&j, NULL);
-        json_string(&j, "name", rows[i].name);
-        json_string(&j, "kind", rows[i].kind);
-        json_string(&j, "shape", rows[i].shape);
-        json_int(&j, "params", (long long)rows[i].params);
-        json_object_end(&j);
-    }
-    json_array_end(&j);
-    json_int(&j, "params", (long long)total);
+    json_layers(&j, rows, spec->n_layers, total);
     json_hparams(&j, &spec->hp);
     json_object_end(&j);
     json_finish(&j);
