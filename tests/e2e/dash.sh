@@ -13,59 +13,14 @@ set -uo pipefail
 
 nnlab=$1
 root=$2
-if ! command -v tmux >/dev/null 2>&1; then
-	echo "SKIP: tmux is not installed (script/bootstrap installs it); the dashboard test needs a terminal to drive"
-	exit 77
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/tmux_harness.sh"
 
-tmp=$(mktemp -d)
-sock=$tmp/tmux.sock
-T() { tmux -S "$sock" -f /dev/null "$@"; }
-trap 'T kill-server >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
-failures=0
-checks=0
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-check() { # check DESCRIPTION COMMAND...
-	local what=$1
-	shift
-	checks=$((checks + 1))
-	if "$@"; then
-		echo "ok: $what"
-	else
-		fail "$what"
-		echo "--- screen ---"
-		screen
-		echo "--------------"
-	fi
-}
-
-screen() { T capture-pane -p -t "$pane" 2>/dev/null; }
 row() { screen | sed -n "$1p"; }
 header_step() { row 1 | grep -o 'step [0-9]*' | head -1 | cut -d' ' -f2; }
 header_lr() { row 2 | grep -o '^ lr [^ ]*' | cut -d' ' -f3; }
 app_pid() { pgrep -P "$(T display -p -t "$pane" '#{pane_pid}')" -f nnlab | head -1; }
-
-# wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
-wait_for() {
-	local limit=$1
-	shift
-	local end=$((SECONDS + limit))
-	while ((SECONDS <= end)); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
-on_screen() { screen | grep -qF -- "$1"; }
 on_row() { row "$1" | grep -qF -- "$2"; }
 step_is() { [[ $(header_step) == "$1" ]]; }
-exited() { [[ -s $tmp/$1.exit ]]; }
 
 # start NAME COLS ROWS ARGS...: run nnlab in a new tmux window with a
 # UTF-8 locale, recording the terminal modes before and after and the
@@ -247,5 +202,4 @@ check "SIGSEGV ends it" wait_for 10 exited crash
 check "as SIGSEGV (status 139)" [ "$(cat "$tmp/crash.exit" 2>/dev/null)" = 139 ]
 check "terminal restored after the crash" terminal_restored crash
 
-echo "$checks checks, $failures failed"
-((failures == 0))
+report dash

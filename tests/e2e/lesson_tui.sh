@@ -11,52 +11,7 @@ set -uo pipefail
 
 nnlab=$1
 root=$2
-if ! command -v tmux >/dev/null 2>&1; then
-	echo "SKIP: tmux is not installed; the lesson dashboard test needs a terminal to drive"
-	exit 77
-fi
-
-tmp=$(mktemp -d)
-sock=$tmp/tmux.sock
-T() { tmux -S "$sock" -f /dev/null "$@"; }
-trap 'T kill-server >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
-failures=0
-checks=0
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-screen() { T capture-pane -p -t "$pane" 2>/dev/null; }
-
-check() { # check DESCRIPTION COMMAND...
-	local what=$1
-	shift
-	checks=$((checks + 1))
-	if "$@"; then
-		echo "ok: $what"
-	else
-		fail "$what"
-		echo "--- screen ---"
-		screen
-		echo "--------------"
-	fi
-}
-
-wait_for() { # wait_for SECONDS COMMAND...
-	local limit=$1
-	shift
-	local end=$((SECONDS + limit))
-	while ((SECONDS <= end)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-on_screen() { screen | grep -qF -- "$1"; }
-exited() { [[ -s $tmp/$1.exit ]]; }
+source "$(dirname "${BASH_SOURCE[0]}")/tmux_harness.sh"
 
 start() { # start NAME COLS ROWS ARGS...
 	local name=$1 cols=$2 rows=$3
@@ -128,5 +83,4 @@ start auto 100 36 backprop-step --auto
 check "--auto finishes on its own" wait_for 60 exited auto
 check "with status 0" [ "$(cat "$tmp/auto.exit" 2>/dev/null)" = 0 ]
 
-echo "lesson_tui: $checks checks, $failures failures"
-[[ $failures == 0 ]]
+report lesson_tui
