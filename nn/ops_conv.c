@@ -164,14 +164,6 @@ typedef struct conv_job {
     int x_first, w_first;
 } conv_job;
 
-/* Run fn over the batch's samples split between the two threads, each
- * making its own single-threaded products: per-sample products are too
- * small to split, and this way the column building is split too. */
-static int for_samples(int n, nn_range_fn fn, void *ctx)
-{
-    return nn_parallel_for((size_t)n, 2, fn, ctx);
-}
-
 static void conv_forward_samples(void *ctx, size_t begin, size_t end, int part)
 {
     const conv_job *job = ctx;
@@ -189,7 +181,7 @@ void nn_conv2d_forward(nn_graph *g, nn_node *node, int n)
 {
     conv_job job = {.node = node, .x = nn_op_input(g, node, 0), .w = nn_op_input(g, node, 1)};
     conv_geometry(node, job.x, job.w, &job.cg);
-    for_samples(n, conv_forward_samples, &job);
+    nn_parallel_for((size_t)n, 2, conv_forward_samples, &job);
 }
 
 static void conv_backward_samples(void *ctx, size_t begin, size_t end, int part)
@@ -223,7 +215,7 @@ void nn_conv2d_backward(nn_graph *g, nn_node *node, int n)
     conv_geometry(node, job.x, job.w, &job.cg);
     job.w_first = job.w->needs_grad && nn_grad_first(job.w);
     job.x_first = job.x->needs_grad && nn_grad_first(job.x);
-    int parts = for_samples(n, conv_backward_samples, &job);
+    int parts = nn_parallel_for((size_t)n, 2, conv_backward_samples, &job);
     if (parts == 2 && job.w->needs_grad)
         nn_vec_axpy(job.w->grad, 1.0f, node->scratch + 2 * job.cg.k * job.cg.p, job.cg.k * (size_t)job.cg.o);
 }
