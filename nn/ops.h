@@ -120,6 +120,10 @@ int nn_conv2d_infer(nn_graph *g, nn_node *node, nn_error *err);
 void nn_conv2d_forward(nn_graph *g, nn_node *node, int n);
 void nn_conv2d_backward(nn_graph *g, nn_node *node, int n);
 void nn_conv2d_gemms(const nn_graph *g, const nn_node *node, int n, nn_gemm_list *out);
+/* 0 makes every conv2d lower to im2col and sgemm, 1 (the default) lets
+ * stride-1 layers use the direct kernels where the CPU has them; tests run
+ * both.  Takes effect for graphs built and passes run after the call. */
+void nn_conv_use_direct(int on);
 int nn_pool_infer(nn_graph *g, nn_node *node, nn_error *err);
 void nn_maxpool_forward(nn_graph *g, nn_node *node, int n);
 void nn_maxpool_backward(nn_graph *g, nn_node *node, int n);

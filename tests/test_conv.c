@@ -14,6 +14,7 @@
 
 #include "graph_helpers.h"
 #include "model.h"
+#include "ops.h"
 #include "parallel.h"
 #include "spec.h"
 
@@ -29,8 +30,21 @@ static const conv_case cases[] = {
     {2, 8, 7, 2, 2, 3, 2, 0},  /* rectangular kernel, stride 2 */
     {1, 28, 28, 6, 5, 5, 1, 2}, /* lenet's first layer */
     {2, 5, 5, 2, 3, 3, 3, 2},  /* stride larger than the kernel's reach into the padding */
+    {6, 14, 14, 16, 5, 5, 1, 0}, /* lenet's second layer */
+    {4, 9, 9, 13, 3, 3, 1, 1}, /* channel counts off the kernels' block sizes */
+    {3, 7, 6, 7, 1, 1, 1, 0},  /* 1x1 kernel */
+    {2, 6, 5, 3, 3, 2, 1, 1},  /* pad = kw - 1 */
+    {1, 5, 5, 2, 3, 3, 1, 3},  /* padding wider than the kernel */
 };
 #define N_CASES ((int)(sizeof cases / sizeof cases[0]))
+
+/* Loop tests run every case twice: _i < N_CASES with the direct kernels
+ * (where the CPU has them), the rest lowered to im2col and sgemm. */
+static const conv_case *case_for(int i)
+{
+    nn_conv_use_direct(i < N_CASES);
+    return &cases[i % N_CASES];
+}
 
 static int out_size(int in, int k, int stride, int pad)
 {
@@ -99,11 +113,11 @@ static int conv_graph(nn_graph *g, const conv_case *k, int n, int *xin)
 
 START_TEST(test_conv_matches_direct_convolution)
 {
-    const conv_case *k = &cases[_i];
+    const conv_case *k = case_for(_i);
     enum { N = 3 };
     nn_graph g;
     int xin, y = conv_graph(&g, k, N, &xin);
-    finish(&g, y, N, 100 + (uint64_t)_i);
+    finish(&g, y, N, 100 + (uint64_t)(_i % N_CASES));
     memset(g.nodes[g.nodes[xin].in[1]].value, 0, (size_t)k->c * sizeof(float)); /* the zero shift */
     nn_graph_forward(&g, N);
     nn_graph_backward(&g);
@@ -140,7 +154,7 @@ END_TEST
 
 START_TEST(test_conv_gradient_check)
 {
-    const conv_case *k = &cases[_i];
+    const conv_case *k = case_for(_i);
     if (k->h * k->w > 100) /* the 28x28 case costs too many loss evaluations */
         return;
     enum { N = 2 };
@@ -152,7 +166,7 @@ START_TEST(test_conv_gradient_check)
     nn_op_args args = {.stride = k->stride, .pad = k->pad};
     int y = nn_graph_op_args(&g, NN_OP_CONV2D, "conv", pair, 2, &args, &err);
     ck_assert_msg(y >= 0, "%s", err.msg);
-    finish(&g, y, N, 200 + (uint64_t)_i);
+    finish(&g, y, N, 200 + (uint64_t)(_i % N_CASES));
     double worst = worst_gradient_error(&g, N);
     ck_assert_msg(worst < 1e-3, "case %d: worst relative error %g", _i, worst);
     nn_graph_free(&g);
@@ -165,6 +179,7 @@ START_TEST(test_conv_two_threads_match_one)
 {
     const conv_case *k = &cases[2];
     enum { N = 7 };
+    nn_conv_use_direct(1);
     nn_graph g;
     int xin, y = conv_graph(&g, k, N, &xin);
     finish(&g, y, N, 300);
@@ -479,8 +494,8 @@ static Suite *conv_suite(void)
 {
     Suite *suite = suite_create("conv");
     TCase *conv = tcase_create("conv2d");
-    tcase_add_loop_test(conv, test_conv_matches_direct_convolution, 0, N_CASES);
-    tcase_add_loop_test(conv, test_conv_gradient_check, 0, N_CASES);
+    tcase_add_loop_test(conv, test_conv_matches_direct_convolution, 0, 2 * N_CASES);
+    tcase_add_loop_test(conv, test_conv_gradient_check, 0, 2 * N_CASES);
     tcase_add_test(conv, test_conv_two_threads_match_one);
     suite_add_tcase(suite, conv);
     TCase *pool = tcase_create("pooling");
