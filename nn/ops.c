@@ -280,10 +280,11 @@ static void dropout_forward(nn_graph *g, nn_node *node, int n)
         memcpy(node->value, x, len * sizeof(float));
         return;
     }
-    float p = node->fparam, scale = 1.0f / (1.0f - p);
+    float p = node->fparam, scale = 1.0f / (1.0f - p), *restrict mask = node->aux, *restrict y = node->value;
+    nn_rng_fill_uniform(&g->rng, mask, len);
     for (size_t i = 0; i < len; i++) {
-        node->aux[i] = nn_rng_uniform(&g->rng) < p ? 0.0f : scale;
-        node->value[i] = x[i] * node->aux[i];
+        mask[i] = mask[i] < p ? 0.0f : scale;
+        y[i] = x[i] * mask[i];
     }
 }
 

@@ -19,6 +19,8 @@ void nn_rng_seed(nn_rng *rng, uint64_t seed);
 uint64_t nn_rng_next(nn_rng *rng);
 /* Uniform float in [0, 1). */
 float nn_rng_uniform(nn_rng *rng);
+/* n of them, the same values as n calls of nn_rng_uniform. */
+void nn_rng_fill_uniform(nn_rng *rng, float *out, size_t n);
 /* Standard normal float (Box-Muller). */
 float nn_rng_normal(nn_rng *rng);
 /* Uniform integer in [0, n), without modulo bias; n > 0. */

@@ -353,6 +353,26 @@ START_TEST(test_rng_uniform)
 }
 END_TEST
 
+/* The batch form draws the same stream and leaves the same state. */
+START_TEST(test_rng_fill_uniform_matches_single_draws)
+{
+    enum { N = 1001 };
+    nn_rng one, many;
+    nn_rng_seed(&one, 11);
+    nn_rng_seed(&many, 11);
+    float *u = malloc(N * sizeof *u);
+    nn_rng_fill_uniform(&many, u, N);
+    for (int i = 0; i < N; i++) {
+        float v = nn_rng_uniform(&one);
+        ck_assert_msg(u[i] == v, "draw %d: %.9g against %.9g", i, (double)u[i], (double)v);
+    }
+    ck_assert_mem_eq(one.s, many.s, sizeof one.s);
+    nn_rng_fill_uniform(&many, u, 0);
+    ck_assert_mem_eq(one.s, many.s, sizeof one.s);
+    free(u);
+}
+END_TEST
+
 START_TEST(test_rng_seed_never_zero_state)
 {
     /* An all-zero state is a fixed point of xoshiro: it returns 0 forever,
@@ -543,6 +563,7 @@ static Suite *tensor_suite(void)
     tcase_add_test(rng, test_rng_same_seed_same_stream);
     tcase_add_test(rng, test_rng_different_seeds_differ);
     tcase_add_test(rng, test_rng_uniform);
+    tcase_add_test(rng, test_rng_fill_uniform_matches_single_draws);
     tcase_add_test(rng, test_rng_seed_never_zero_state);
     tcase_add_test(rng, test_rng_normal);
     tcase_add_test(rng, test_rng_below);
