@@ -92,6 +92,18 @@ typedef struct nn_graph_profile {
     long forwards, backwards;   /* passes timed */
 } nn_graph_profile;
 
+/* Knowledge distillation (Hinton et al. 2015) for a softmax_xent loss x, t:
+ * while a graph's distill is set, the loss of a pass is
+ *     (1 - weight) * sum_j -t_j log p_j + weight * T^2 * KL(q || p_T)
+ * averaged over the batch, with p = softmax(x), p_T = softmax(x / T) and
+ * q = softmax(s / T) for a teacher's logits s on the same samples; the
+ * gradient on x is (1 - weight) (p sum(t) - t) + weight T (p_T - q). */
+typedef struct nn_distill {
+    const float *teacher;       /* [max_batch, K]: the teacher's logits (K as x) */
+    float temperature;          /* T > 0: above 1 softens both distributions */
+    float weight;               /* of the teacher's term, 0..1 */
+} nn_distill;
+
 typedef struct nn_graph {
     nn_node *nodes;
     int n_nodes, cap_nodes;
@@ -117,6 +129,7 @@ typedef struct nn_graph {
     int finalised;
     struct nn_quant *quant;     /* when set, forward runs its layers in int8 (quant.h); owned */
     nn_graph_profile *profile;  /* when set, passes time every node; not owned */
+    const nn_distill *distill;  /* when set, softmax_xent also matches a teacher; not owned */
 } nn_graph;
 
 /* A matrix product C[m,n] = op(A)[m,k] op(B)[k,n] (row-major), made

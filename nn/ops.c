@@ -348,11 +348,36 @@ static void write_loss_grad(nn_node *x, size_t i, float d, int first)
     x->grad[i] = first ? d : x->grad[i] + d;
 }
 
+/* log sum_j exp(v_j / T) over k values: the normaliser of softmax(v / T). */
+static double log_sum_exp_over(const float *v, size_t k, double inv_t)
+{
+    float max = v[0];
+    for (size_t j = 1; j < k; j++)
+        max = v[j] > max ? v[j] : max;
+    double sum = 0;
+    for (size_t j = 0; j < k; j++)
+        sum += exp((v[j] - max) * inv_t);
+    return max * inv_t + log(sum);
+}
+
+/* T^2 KL(softmax(s / T) || softmax(x / T)) of one sample (nn_distill). */
+static double distill_term(const float *xs, const float *ss, size_t k, double temperature)
+{
+    double inv_t = 1.0 / temperature, lse_x = log_sum_exp_over(xs, k, inv_t), lse_s = log_sum_exp_over(ss, k, inv_t);
+    double kl = 0;
+    for (size_t j = 0; j < k; j++) {
+        double log_q = ss[j] * inv_t - lse_s;
+        kl += exp(log_q) * (log_q - (xs[j] * inv_t - lse_x));
+    }
+    return temperature * temperature * kl;
+}
+
 static void softmax_xent_forward(nn_graph *g, nn_node *node, int n)
 {
     const nn_node *x = nn_op_input(g, node, 0), *t = nn_op_input(g, node, 1);
+    const nn_distill *d = g->distill;
     size_t k = x->size;
-    double total = 0;
+    double total = 0, soft = 0;
     for (int i = 0; i < n; i++) {
         const float *xs = x->value + i * k, *ts = t->value + i * k;
         float *p = node->aux + i * k;
@@ -373,7 +398,11 @@ static void softmax_xent_forward(nn_graph *g, nn_node *node, int n)
             if (ts[j] != 0.0f)
                 total += ts[j] * (lse - xs[j]);
         }
+        if (d)
+            soft += distill_term(xs, d->teacher + i * k, k, d->temperature);
     }
+    if (d)
+        total = (1.0 - d->weight) * total + d->weight * soft;
     node->value[0] = (float)(total / n);
 }
 
@@ -382,16 +411,30 @@ static void softmax_xent_backward(nn_graph *g, nn_node *node, int n)
     nn_node *x = nn_op_input(g, node, 0), *t = nn_op_input(g, node, 1);
     if (!x->needs_grad)
         return;
+    const nn_distill *d = g->distill;
     size_t k = x->size;
     float scale = node->grad[0] / (float)n; /* dL/dloss, 1 at the root */
+    float hard = d ? 1.0f - d->weight : 1.0f;
     int first = nn_grad_first(x);
     for (int i = 0; i < n; i++) {
         const float *p = node->aux + i * k, *ts = t->value + i * k;
         float mass = 0; /* sum of the target row: 1 for a label, kept for soft targets */
         for (size_t j = 0; j < k; j++)
             mass += ts[j];
-        for (size_t j = 0; j < k; j++) /* (p sum(t) - t) / n: the fused gradient */
-            write_loss_grad(x, i * k + j, (p[j] * mass - ts[j]) * scale, first);
+        if (!d) {
+            for (size_t j = 0; j < k; j++) /* (p sum(t) - t) / n: the fused gradient */
+                write_loss_grad(x, i * k + j, (p[j] * mass - ts[j]) * scale, first);
+            continue;
+        }
+        /* plus weight T (p_T - q) / n for the teacher's term */
+        const float *xs = x->value + i * k, *ss = d->teacher + i * k;
+        double inv_t = 1.0 / d->temperature, lse_x = log_sum_exp_over(xs, k, inv_t),
+               lse_s = log_sum_exp_over(ss, k, inv_t);
+        for (size_t j = 0; j < k; j++) {
+            double gap = exp(xs[j] * inv_t - lse_x) - exp(ss[j] * inv_t - lse_s);
+            float soft = (float)(d->weight * d->temperature * gap);
+            write_loss_grad(x, i * k + j, (hard * (p[j] * mass - ts[j]) + soft) * scale, first);
+        }
     }
 }
 

@@ -140,7 +140,52 @@ void nn_trainer_free(nn_trainer *t)
     free(t->history);
     free(t->flips);
     free(t->node_grad_norm);
+    if (t->teacher)
+        nn_graph_free(t->teacher);
+    free(t->teacher);
     memset(t, 0, sizeof *t);
+}
+
+int nn_trainer_set_teacher(nn_trainer *t, const nn_spec *spec, const float *params, float temperature,
+                           float weight, nn_error *err)
+{
+    if (t->teacher)
+        nn_graph_free(t->teacher);
+    free(t->teacher);
+    t->teacher = NULL;
+    memset(&t->distill, 0, sizeof t->distill);
+    if (temperature == 0)
+        return NN_OK;
+    const nn_graph *g = &t->graph;
+    if (!(temperature > 0 && temperature <= 100) || !(weight >= 0 && weight <= 1))
+        return nn_error_set(err, NN_EINPUT, "distillation: temperature %g must be in (0, 100] and weight %g in 0..1",
+                            (double)temperature, (double)weight);
+    if (g->loss < 0 || g->nodes[g->loss].op != NN_OP_SOFTMAX_XENT || g->output < 0)
+        return nn_error_set(err, NN_EINPUT, "%s: distillation needs a classifier with a softmax_xent loss",
+                            spec->source);
+    nn_graph *teacher = malloc(sizeof *teacher);
+    if (!teacher)
+        return nn_error_set(err, NN_ERUNTIME, "distillation: out of memory for the teacher");
+    int rc = nn_model_build(teacher, spec, &t->hp, g->max_batch, err);
+    if (rc) {
+        free(teacher);
+        return rc;
+    }
+    if (teacher->n_params != g->n_params || teacher->nodes[teacher->output].size != g->nodes[g->output].size) {
+        nn_graph_free(teacher);
+        free(teacher);
+        return nn_error_set(err, NN_EINPUT, "%s: the teacher's parameters do not fit the model", spec->source);
+    }
+    memcpy(teacher->params, params, g->n_params * sizeof *params);
+    if (teacher->target >= 0) /* its loss is computed and ignored: keep it finite */
+        memset(teacher->nodes[teacher->target].value, 0,
+               (size_t)teacher->max_batch * teacher->nodes[teacher->target].size * sizeof(float));
+    teacher->training = 0;
+    t->teacher = teacher;
+    t->distill.teacher = teacher->nodes[teacher->output].value;
+    t->distill.temperature = temperature;
+    t->distill.weight = weight;
+    return NN_OK;
 }
 
 /* Shift an image by (dx, dy) pixels, filling with background (0). */
@@ -221,8 +266,15 @@ void nn_trainer_step(nn_trainer *t, nn_step_info *info)
     /* Counted in samples so that a batch size changed mid-run keeps the schedule. */
     double progress = ((double)t->epoch * (double)ds->count + (double)t->pos) / ((double)ds->count * t->hp.epochs);
     float lr = nn_hparams_lr_at(&t->hp, t->epoch, progress);
+    if (t->teacher) { /* on the same, augmented, batch */
+        const nn_node *in = &g->nodes[g->input];
+        memcpy(t->teacher->nodes[t->teacher->input].value, in->value, (size_t)n * in->size * sizeof(float));
+        nn_graph_forward(t->teacher, n);
+        g->distill = &t->distill;
+    }
     nn_graph_forward(g, n);
     nn_graph_backward(g);
+    g->distill = NULL;
     if (t->node_grads) /* before the optimiser, which clears the parameter gradients */
         nn_graph_grad_norms(g, t->node_grad_norm);
     nn_optim_step(&t->optim, g, &t->hp, lr);

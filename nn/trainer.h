@@ -76,6 +76,9 @@ typedef struct nn_trainer {
     size_t test_count;          /* test images evaluated per epoch, set by the caller */
     nn_epoch_record *history;   /* n_history finished epochs, oldest first */
     int n_history, cap_history;
+    /* distillation (nn_trainer_set_teacher) */
+    nn_graph *teacher;          /* runs forward on every training batch when set; owned */
+    nn_distill distill;         /* its logits, temperature and weight, for the loss */
 } nn_trainer;
 
 /* Build the model of spec with hp and prepare training on train. */
@@ -97,6 +100,14 @@ void nn_trainer_step(nn_trainer *t, nn_step_info *info);
 int nn_trainer_done(const nn_trainer *t);
 /* Mean training loss and accuracy of the epoch so far. */
 void nn_trainer_epoch_stats(const nn_trainer *t, double *loss, double *accuracy);
+/* Distil from a teacher (nn_distill): from the next step on, a copy of the
+ * model of spec holding params (t->graph.n_params floats, laid out as
+ * t->graph.params) runs forward on every training batch, dropout off, and the
+ * loss mixes the labels with the teacher's outputs softened by temperature,
+ * the teacher's term weighted by weight.  Evaluation is unaffected.  A
+ * temperature of 0 removes the teacher.  Needs a softmax_xent loss. */
+int nn_trainer_set_teacher(nn_trainer *t, const nn_spec *spec, const float *params, float temperature,
+                           float weight, nn_error *err);
 /* Evaluate the model (dropout off) on a dataset. */
 void nn_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, nn_eval *out);
 /* Append a finished epoch to the history that model files keep. */

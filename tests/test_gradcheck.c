@@ -90,6 +90,46 @@ START_TEST(test_gradcheck_catches_wrong_gradient)
 END_TEST
 
 
+/* softmax_xent with a teacher (nn_distill): the distillation term's
+ * gradient, at a temperature and weight where both terms count, against
+ * central differences; and dropping its factor T is caught. */
+START_TEST(test_gradcheck_distill)
+{
+    enum { N = 3, K = 6, M = 5 };
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        nn_graph g;
+        init_graph(&g, N);
+        int k = K, m = M, w_dim[2] = {M, K};
+        int x = add_input(&g, "x", 1, &k);
+        int w = add_param(&g, "w", 2, w_dim, 1);
+        int z = add_op(&g, NN_OP_MATMUL, "z", x, w, 0);
+        int t = add_input(&g, "target", 1, &m);
+        g.output = z;
+        g.target = t;
+        g.loss = add_op(&g, NN_OP_SOFTMAX_XENT, "loss", z, t, 0);
+        finalise(&g);
+        nn_rng rng;
+        nn_rng_seed(&rng, seed);
+        fill_uniform(g.nodes[x].value, N * K, -1, 1, &rng);
+        fill_uniform(g.nodes[w].value, M * K, -1.5f, 1.5f, &rng);
+        memset(g.nodes[t].value, 0, N * M * sizeof(float));
+        for (int s = 0; s < N; s++)
+            g.nodes[t].value[s * M + nn_rng_below(&rng, M)] = 1.0f;
+        float teacher[N * M];
+        fill_uniform(teacher, N * M, -3, 3, &rng);
+        nn_distill distill = {teacher, 2.5f, 0.7f};
+        g.distill = &distill;
+        g.training = 1;
+        nn_gradcheck_result r;
+        double worst = nn_gradcheck_graph(&g, N, NN_GRADCHECK_H_STEP, 1000, seed, &r);
+        ck_assert_int_eq(r.coords, M * K);
+        ck_assert_msg(worst < OP_TOLERANCE, "seed %llu: relative error %.3g", (unsigned long long)seed, worst);
+        ck_assert_msg(worst > 0, "an error of exactly 0 means nothing was compared");
+        nn_graph_free(&g);
+    }
+}
+END_TEST
+
 static void fill_mnist_like(nn_graph *g, int n, uint64_t seed)
 {
     nn_rng rng;
@@ -271,6 +311,7 @@ static Suite *gradcheck_suite(void)
     tcase_add_test(gradcheck, test_gradcheck_op_rejects_non_ops);
     tcase_add_test(gradcheck, test_gradcheck_catches_wrong_gradient);
     tcase_add_test(gradcheck, test_gradcheck_all_ops_graph);
+    tcase_add_test(gradcheck, test_gradcheck_distill);
     tcase_add_test(gradcheck, test_gradcheck_smooth_presets);
     tcase_add_test(gradcheck, test_gradcheck_relu_preset_no_false_alarm);
     tcase_add_test(gradcheck, test_loss_follows_gradient);

@@ -290,6 +290,214 @@ START_TEST(test_schedule_and_lamp)
 }
 END_TEST
 
+/* ---- distillation: the softmax_xent loss with a teacher (nn_distill) ---- */
+
+enum { DK = 4, DN = 2 };
+
+/* logits[n,DK] -> identity matmul -> softmax_xent with targets: the matmul
+ * node's gradient after backward is dL/dlogits. */
+typedef struct distill_graph {
+    nn_graph g;
+    int x, w, z, t;
+} distill_graph;
+
+static void distill_graph_build(distill_graph *d, const float *logits, const float *targets)
+{
+    nn_graph *g = &d->g;
+    int k = DK, wdim[2] = {DK, DK};
+    ck_assert_int_eq(nn_graph_init(g, DN, &err), NN_OK);
+    d->x = nn_graph_input(g, "logits", 1, &k, &err);
+    d->w = nn_graph_param(g, "identity", 2, wdim, 1, &err);
+    int pair[2] = {d->x, d->w};
+    d->z = nn_graph_op(g, NN_OP_MATMUL, "z", pair, 2, 0, &err);
+    d->t = nn_graph_input(g, "target", 1, &k, &err);
+    pair[0] = d->z;
+    pair[1] = d->t;
+    g->output = d->z;
+    g->target = d->t;
+    g->loss = nn_graph_op(g, NN_OP_SOFTMAX_XENT, "loss", pair, 2, 0, &err);
+    ck_assert_int_ge(g->loss, 0);
+    ck_assert_int_eq(nn_graph_finalise(g, &err), NN_OK);
+    nn_node *w = &g->nodes[d->w];
+    memset(w->value, 0, w->size * sizeof(float));
+    for (int i = 0; i < DK; i++)
+        w->value[i * DK + i] = 1.0f;
+    memcpy(g->nodes[d->x].value, logits, DN * DK * sizeof(float));
+    memcpy(g->nodes[d->t].value, targets, DN * DK * sizeof(float));
+    g->training = 1;
+}
+
+static float distill_run(distill_graph *d, const nn_distill *distill, float *grad)
+{
+    d->g.distill = distill;
+    nn_graph_forward(&d->g, DN);
+    nn_graph_backward(&d->g);
+    float loss = nn_graph_loss(&d->g);
+    memcpy(grad, d->g.nodes[d->z].grad, DN * DK * sizeof(float));
+    d->g.distill = NULL;
+    return loss;
+}
+
+static const float distill_logits[DN * DK] = {2.0f, -1.0f, 0.5f, 0.0f, -0.3f, 1.2f, 0.7f, -2.0f};
+static const float distill_teacher[DN * DK] = {3.0f, -2.0f, 1.0f, 0.5f, 0.0f, 2.5f, -1.0f, -1.5f};
+static const float distill_labels[DN * DK] = {1, 0, 0, 0, 0, 0, 1, 0};
+
+/* softmax(v / T) in double */
+static void softmax_t(const float *v, double T, double *p)
+{
+    double max = v[0], sum = 0;
+    for (int j = 1; j < DK; j++)
+        max = v[j] > max ? v[j] : max;
+    for (int j = 0; j < DK; j++)
+        sum += p[j] = exp((v[j] - max) / T);
+    for (int j = 0; j < DK; j++)
+        p[j] /= sum;
+}
+
+/* The loss and its gradient against the formulas written out in double:
+ * (1 - a) CE(labels, p) + a T^2 KL(q_T || p_T), gradient
+ * ((1 - a) (p - y) + a T (p_T - q_T)) / n. */
+START_TEST(test_distill_loss_and_gradient)
+{
+    distill_graph d;
+    distill_graph_build(&d, distill_logits, distill_labels);
+    const double T = 3, a = 0.6;
+    nn_distill distill = {distill_teacher, (float)T, (float)a};
+    float grad[DN * DK];
+    float loss = distill_run(&d, &distill, grad);
+    double want = 0;
+    for (int i = 0; i < DN; i++) {
+        const float *x = distill_logits + i * DK, *s = distill_teacher + i * DK, *y = distill_labels + i * DK;
+        double p[DK], pt[DK], qt[DK], ce = 0, kl = 0;
+        softmax_t(x, 1, p);
+        softmax_t(x, T, pt);
+        softmax_t(s, T, qt);
+        for (int j = 0; j < DK; j++) {
+            ce -= y[j] * log(p[j]);
+            kl += qt[j] * log(qt[j] / pt[j]);
+            double g = ((1 - a) * (p[j] - y[j]) + a * T * (pt[j] - qt[j])) / DN;
+            ck_assert_msg(fabs(grad[i * DK + j] - g) < 1e-6, "grad[%d][%d] = %.8f, expected %.8f", i, j,
+                          (double)grad[i * DK + j], g);
+        }
+        want += ((1 - a) * ce + a * T * T * kl) / DN;
+    }
+    ck_assert_msg(fabs(loss - want) < 1e-5, "loss %.7f, expected %.7f", (double)loss, want);
+    /* Without the teacher, the plain cross-entropy comes back: evaluation is unaffected. */
+    float plain[DN * DK];
+    float plain_loss = distill_run(&d, NULL, plain);
+    ck_assert_float_ne(plain_loss, loss);
+    nn_graph_free(&d.g);
+}
+END_TEST
+
+/* At T = 1 the teacher's term is cross-entropy to its probabilities q minus
+ * their entropy, so the gradient is that of plain cross-entropy against the
+ * mixed soft target (1 - a) y + a q; with a = 0 everything is plain
+ * cross-entropy, bit for bit; and a student equal to its teacher gets no
+ * gradient from it. */
+START_TEST(test_distill_matches_soft_targets)
+{
+    const float a = 0.25f;
+    float mixed[DN * DK], grad[DN * DK], want[DN * DK];
+    double entropy = 0;
+    for (int i = 0; i < DN; i++) {
+        double q[DK];
+        softmax_t(distill_teacher + i * DK, 1, q);
+        for (int j = 0; j < DK; j++) {
+            mixed[i * DK + j] = (1 - a) * distill_labels[i * DK + j] + a * (float)q[j];
+            entropy -= q[j] * log(q[j]) / DN;
+        }
+    }
+    distill_graph soft, hard;
+    distill_graph_build(&soft, distill_logits, mixed);
+    distill_graph_build(&hard, distill_logits, distill_labels);
+    float soft_loss = distill_run(&soft, NULL, want);
+    nn_distill t1 = {distill_teacher, 1.0f, a};
+    float loss = distill_run(&hard, &t1, grad);
+    for (int i = 0; i < DN * DK; i++)
+        ck_assert_msg(fabsf(grad[i] - want[i]) < 1e-6f, "grad[%d] = %.8f, soft target gives %.8f", i,
+                      (double)grad[i], (double)want[i]);
+    ck_assert_double_eq_tol(loss, soft_loss - a * entropy, 1e-5);
+
+    nn_distill none = {distill_teacher, 4.0f, 0.0f};
+    float plain_loss = distill_run(&hard, NULL, want);
+    loss = distill_run(&hard, &none, grad);
+    ck_assert_float_eq(loss, plain_loss);
+    ck_assert_mem_eq(grad, want, sizeof grad);
+
+    nn_distill self = {distill_logits, 2.0f, 1.0f};
+    loss = distill_run(&hard, &self, grad);
+    ck_assert_float_eq_tol(loss, 0.0f, 1e-6f);
+    for (int i = 0; i < DN * DK; i++)
+        ck_assert_float_eq_tol(grad[i], 0.0f, 1e-7f);
+    nn_graph_free(&soft.g);
+    nn_graph_free(&hard.g);
+}
+END_TEST
+
+/* The trainer's teacher: a student that starts equal to its teacher with
+ * weight 1 has nothing to learn in its first step (Adam then moves nothing);
+ * with a pruned student, two runs are bit-identical and differ from
+ * training without the teacher; a model without softmax_xent is refused. */
+START_TEST(test_trainer_teacher)
+{
+    nn_spec spec;
+    load_preset(&spec, "mlp");
+    nn_hparams hp = spec.hp;
+    hp.epochs = 1;
+    hp.optimizer = NN_ADAM;
+    hp.lr = 2e-3f;
+    hp.augment = 1;
+    hp.weight_decay = hp.l1 = 0;
+    nn_trainer t;
+    ck_assert_int_eq(nn_trainer_init(&t, &spec, &hp, &train_full, &err), NN_OK);
+    float *start = malloc(t.graph.n_params * sizeof *start);
+    memcpy(start, t.graph.params, t.graph.n_params * sizeof *start);
+    ck_assert_int_eq(nn_trainer_set_teacher(&t, &spec, start, 2.0f, 1.0f, &err), NN_OK);
+    nn_step_info s;
+    nn_trainer_step(&t, &s);
+    ck_assert_float_eq_tol(s.loss, 0.0f, 1e-5f);
+    for (size_t i = 0; i < t.graph.n_params; i++)
+        ck_assert_float_eq_tol(t.graph.params[i], start[i], 1e-6f);
+    nn_trainer_free(&t);
+
+    float *after[3];
+    for (int run = 0; run < 3; run++) {
+        ck_assert_int_eq(nn_trainer_init(&t, &spec, &hp, &train_full, &err), NN_OK);
+        memcpy(t.graph.params, start, t.graph.n_params * sizeof *start);
+        nn_prune_mask mask;
+        ck_assert_int_eq(nn_prune_magnitude(&t.graph, 0.8, &mask, &err), NN_OK);
+        if (run < 2)
+            ck_assert_int_eq(nn_trainer_set_teacher(&t, &spec, start, 4.0f, 0.7f, &err), NN_OK);
+        for (int k = 0; k < 20; k++) {
+            nn_trainer_step(&t, &s);
+            nn_prune_apply(&t.graph, &mask);
+        }
+        after[run] = malloc(t.graph.n_params * sizeof *start);
+        memcpy(after[run], t.graph.params, t.graph.n_params * sizeof *start);
+        nn_prune_mask_free(&mask);
+        ck_assert_int_eq(nn_trainer_set_teacher(&t, &spec, NULL, 0, 0, &err), NN_OK); /* removes it */
+        ck_assert_ptr_null(t.teacher);
+        if (run == 2)
+            ck_assert_int_ne(memcmp(after[0], after[2], t.graph.n_params * sizeof *start), 0);
+        nn_trainer_free(&t);
+    }
+    ck_assert_mem_eq(after[0], after[1], t.graph.n_params * sizeof *start);
+    for (int run = 0; run < 3; run++)
+        free(after[run]);
+    free(start);
+    nn_spec_free(&spec);
+
+    load_preset(&spec, "vae");
+    hp = spec.hp;
+    ck_assert_int_eq(nn_trainer_init(&t, &spec, &hp, &train_full, &err), NN_OK);
+    ck_assert_int_eq(nn_trainer_set_teacher(&t, &spec, t.graph.params, 2.0f, 0.5f, &err), NN_EINPUT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "softmax_xent"));
+    nn_trainer_free(&t);
+    nn_spec_free(&spec);
+}
+END_TEST
+
 int main(void)
 {
     load_data();
@@ -300,6 +508,9 @@ int main(void)
     tcase_add_test(tc, test_mask_survives_finetuning);
     tcase_add_test(tc, test_sparse_file);
     tcase_add_test(tc, test_schedule_and_lamp);
+    tcase_add_test(tc, test_distill_loss_and_gradient);
+    tcase_add_test(tc, test_distill_matches_soft_targets);
+    tcase_add_test(tc, test_trainer_teacher);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

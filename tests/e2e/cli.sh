@@ -192,9 +192,18 @@ assert abs(d["sparsity"] - 0.9) < 1e-4 and d["pruned"] == round(0.9 * d["weights
 assert d["size_after"] == os.path.getsize(sys.argv[2])
 assert d["size_dense"] >= 3 * d["size_after"] and d["size_before"] > d["size_dense"], d
 assert 0 < d["accuracy_after"] <= 1 and d["accuracy_pruned"] <= d["accuracy_before"]
+# distilled from the unpruned model by default; mlp trains with momentum, so its own lr
+assert d["distill"] is True and d["temperature"] == 8 and d["distill_weight"] == 0.9, d
+assert abs(d["finetune_lr"] - 0.1) < 1e-6, d
 PY
 checks=$((checks + 1))
 cp "$tmp/out" "$tmp/p.json"
+expect_exit 0 "$nnlab" prune "$tmp/small.nnl" --sparsity 0.9 --finetune 1 --no-distill -o "$tmp/p2.nnl" --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["distill"] is False and "temperature" not in d, d' \
+	"$tmp/out" || fail "prune --no-distill --json"
+checks=$((checks + 1))
+expect_exit 2 "$nnlab" prune "$tmp/small.nnl" --sparsity 0.9 --temperature 0 -o "$tmp/p2.nnl" &&
+	expect_in "$tmp/err" "is not a temperature"
 expect_exit 0 "$nnlab" eval "$tmp/p.nnl" --json
 python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["accuracy"]; b=json.load(open(sys.argv[2]))["accuracy_after"]; assert a == b, (a, b)' \
 	"$tmp/out" "$tmp/p.json" || fail "eval of a pruned file differs from prune's figure"
