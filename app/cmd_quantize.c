@@ -22,10 +22,13 @@ static const char quantize_help[] =
     "gets a symmetric int8 scale calibrated on training images (the largest\n"
     "magnitude seen). OUT runs those layers as int8 x int8 dot products summed\n"
     "in int32 (AVX2 where the build targets it), scaled back once per output;\n"
-    "biases, activations and pooling stay float. eval, predict and the pad run\n"
-    "OUT through the int8 layers. Reports test accuracy, file size and batch-1\n"
-    "inference samples/s (one thread; medians of 7 runs of each, taken in turn)\n"
-    "before and after.\n"
+    "biases, activations and pooling stay float. A convolution with fewer than\n"
+    "32 inputs per output (lenet's and cnn's first, with 25 and 9) stays float\n"
+    "too, and the report names it: its int8 products would be mostly padding,\n"
+    "and ran at half the speed of the float kernels. eval, predict and the pad\n"
+    "run OUT through the int8 layers. Reports test accuracy, file size and\n"
+    "batch-1 inference samples/s (one thread; medians of 7 runs of each, taken\n"
+    "in turn) before and after.\n"
     "\n"
     "Options:\n"
     "  -o, --output OUT      the quantised model file\n"
@@ -148,7 +151,8 @@ static void batch1_rates(nn_graph *a, nn_graph *b, const nn_dataset *ds, double 
 typedef struct quantize_report {
     double acc_before, loss_before, acc_after, loss_after, rate_float, rate_int8;
     size_t size_before, size_dense, size_after;
-    int layers;
+    int layers, float_layers;
+    char float_names[256]; /* the layers left float, comma-separated */
 } quantize_report;
 
 static void write_json(const quantize_options *o, const quantize_report *r)
@@ -159,6 +163,12 @@ static void write_json(const quantize_options *o, const quantize_report *r)
     json_string(&j, "model", o->model);
     json_string(&j, "output", o->out);
     json_int(&j, "int8_layers", r->layers);
+    json_array_begin(&j, "float_layers");
+    char names[sizeof r->float_names];
+    snprintf(names, sizeof names, "%s", r->float_names);
+    for (char *name = strtok(names, ", "); name; name = strtok(NULL, ", "))
+        json_string(&j, NULL, name);
+    json_array_end(&j);
     json_int(&j, "calibration_images", o->calibrate);
     json_number(&j, "accuracy_before", r->acc_before);
     json_number(&j, "accuracy_after", r->acc_after);
@@ -211,6 +221,7 @@ int cmd_quantize(int argc, char **argv)
         goto out;
     }
     rep.layers = q.n_layers;
+    rep.float_layers = nn_quant_float_layers(&q, &t.graph, rep.float_names, sizeof rep.float_names);
     if (q.n_layers == 0) {
         cli_error("%s has no dense or convolution layer to quantise", o.model);
         rc = EXIT_USAGE;
@@ -239,8 +250,11 @@ int cmd_quantize(int argc, char **argv)
     }
     batch1_rates(&one, &one8, &test, &rep.rate_float, &rep.rate_int8);
 
-    fprintf(out, "%s: %d layer%s quantised to int8, inputs calibrated on %ld training images\n\n", o.model,
+    fprintf(out, "%s: %d layer%s quantised to int8, inputs calibrated on %ld training images\n", o.model,
             rep.layers, rep.layers == 1 ? "" : "s", o.calibrate < (long)train.count ? o.calibrate : (long)train.count);
+    if (rep.float_layers)
+        fprintf(out, "%s kept in float: fewer than %d inputs per output\n", rep.float_names, NN_QUANT_MIN_CONV_K);
+    fputc('\n', out);
     fprintf(out, "                 test accuracy   file size          batch-1 inference\n");
     fprintf(out, "  float          %12.2f%%   %9zu bytes   %9.0f samples/s  (%s)\n", 100 * rep.acc_before,
             rep.size_before, rep.rate_float, o.model);

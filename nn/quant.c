@@ -3,6 +3,7 @@
 #include "quant.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,6 +142,13 @@ static int is_layer(const nn_graph *g, const nn_node *node)
     return (node->op == NN_OP_MATMUL || node->op == NN_OP_CONV2D) && g->nodes[node->in[1]].op == NN_OP_PARAM;
 }
 
+/* A layer nn_quant_build quantises: not a convolution of few inputs. */
+static int worth_int8(const nn_graph *g, const nn_node *node)
+{
+    const nn_node *w = &g->nodes[node->in[1]];
+    return is_layer(g, node) && (node->op != NN_OP_CONV2D || w->size / (size_t)w->dim[0] >= NN_QUANT_MIN_CONV_K);
+}
+
 /* A convolution's shape: input C x H x W, kernel kh x kw, output OH x OW. */
 typedef struct conv_shape {
     int c, h, w, kh, kw, oh, ow, stride, pad;
@@ -269,6 +277,23 @@ void nn_quant_free(nn_quant *q)
     memset(q, 0, sizeof *q);
 }
 
+int nn_quant_float_layers(const nn_quant *q, const nn_graph *g, char *out, size_t len)
+{
+    int count = 0;
+    size_t at = 0;
+    if (len)
+        out[0] = '\0';
+    for (int i = 0; i < g->n_nodes; i++) {
+        const nn_node *node = &g->nodes[i];
+        if (!is_layer(g, node) || nn_quant_find(q, g->nodes[node->in[1]].param_index))
+            continue;
+        int wrote = snprintf(out + at, len > at ? len - at : 0, "%s%s", count ? ", " : "", node->name);
+        at += wrote > 0 ? (size_t)wrote : 0;
+        count++;
+    }
+    return count;
+}
+
 const nn_quant_layer *nn_quant_find(const nn_quant *q, int param)
 {
     for (int i = 0; i < q->n_layers; i++)
@@ -336,7 +361,7 @@ int nn_quant_build(nn_quant *q, nn_graph *g, const nn_dataset *ds, size_t sample
 
     int rc = nn_quant_begin(q, g, err);
     for (int i = 0; i < g->n_nodes && !rc; i++) {
-        if (!is_layer(g, &g->nodes[i]))
+        if (!worth_int8(g, &g->nodes[i]))
             continue;
         const nn_node *w = &g->nodes[g->nodes[i].in[1]];
         int rows = w->dim[0], k = (int)(w->size / (size_t)rows);

@@ -1,7 +1,8 @@
 /* Post-training int8 quantisation and int8 inference.
  *
  * The weights of every dense (matmul) and convolution layer become int8
- * with one symmetric scale per output channel (w = q * scale[row]); the
+ * with one symmetric scale per output channel (w = q * scale[row]), except
+ * convolutions with fewer than NN_QUANT_MIN_CONV_K inputs per output; the
  * input of each such layer is quantised on the fly with one symmetric scale
  * per layer, calibrated from the largest magnitude seen on training
  * batches.  The layer then runs as int8 x int8 dot products accumulated in
@@ -22,6 +23,11 @@
 
 /* Dot products run over lengths padded to this many bytes (zeros). */
 #define NN_QUANT_ALIGN 32
+/* A convolution with fewer inputs per output (C * kh * kw) stays float: its
+ * int8 products would be a quarter padding or more, and lenet's first
+ * layer (25) ran at half the speed of the float kernels of ops_conv.c.
+ * Such a layer holds a few hundred weights at most. */
+#define NN_QUANT_MIN_CONV_K 32
 
 /* One int8 layer. */
 typedef struct nn_quant_layer {
@@ -44,8 +50,9 @@ typedef struct nn_quant {
 } nn_quant;
 
 /* Quantise every matmul and conv2d weight of g (a float graph holding
- * trained weights) per output channel, and calibrate the input scales on
- * up to `samples` images of ds (forward passes in float, dropout off). */
+ * trained weights) per output channel, but for the small convolutions
+ * above, and calibrate the input scales on up to `samples` images of ds
+ * (forward passes in float, dropout off). */
 int nn_quant_build(nn_quant *q, nn_graph *g, const nn_dataset *ds, size_t samples, nn_error *err);
 /* Set up q from stored int8 tensors: for layer weight tensor `param`,
  * q values (rows x k, unpadded) and row scales; x_scale its input scale.
@@ -57,6 +64,9 @@ int nn_quant_add(nn_quant *q, const nn_graph *g, int param, const int8_t *values
 int nn_quant_end(nn_quant *q, const nn_graph *g, nn_error *err);
 void nn_quant_free(nn_quant *q);
 
+/* The names of the layers nn_quant_build left float, comma-separated into
+ * out; returns how many. */
+int nn_quant_float_layers(const nn_quant *q, const nn_graph *g, char *out, size_t len);
 /* The layer whose weight is parameter tensor `param`, or NULL. */
 const nn_quant_layer *nn_quant_find(const nn_quant *q, int param);
 /* Unpadded copy of a layer's int8 weights (rows x k) into out. */

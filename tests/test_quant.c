@@ -245,10 +245,13 @@ START_TEST(test_int8_matches_float)
 }
 END_TEST
 
-/* Convolutions (lenet, as initialised): on the same images, the first
- * layer's int8 output is within 1% of the float one's largest magnitude
- * (both see the same input), and every later layer's within 5% (its input
- * carries the error of the layers before). */
+/* Convolutions (lenet, as initialised): the first convolution, with 25
+ * inputs per output, stays float; on the same images, the first int8
+ * layer's output (the second convolution's, 150 products of quantised
+ * pooled activations) is within 2% of the float one's largest magnitude
+ * (both see the same input; 1.3% measured), and every later layer's within
+ * 5% (its input carries the error of the layers before).  A wrong int8
+ * product is off by the whole magnitude. */
 START_TEST(test_int8_conv_matches_float)
 {
     nn_spec spec;
@@ -258,11 +261,13 @@ START_TEST(test_int8_conv_matches_float)
     g.training = 0;
     nn_quant q;
     ck_assert_msg(nn_quant_build(&q, &g, &train_full, 300, &err) == NN_OK, "%s", err.msg);
-    ck_assert_int_eq(q.n_layers, 5); /* two convolutions, three dense layers */
-    ck_assert_int_eq(q.layers[0].k, 25);
-    ck_assert_int_eq(q.layers[0].k_pad, 32);
-    ck_assert_int_eq(q.layers[1].k, 150);
-    ck_assert_int_eq(q.layers[1].k_pad, 160);
+    ck_assert_int_eq(q.n_layers, 4); /* the second convolution, three dense layers */
+    ck_assert_int_eq(q.layers[0].k, 150);
+    ck_assert_int_eq(q.layers[0].k_pad, 160);
+    ck_assert_int_eq(q.layers[1].k, 400);
+    char names[64];
+    ck_assert_int_eq(nn_quant_float_layers(&q, &g, names, sizeof names), 1);
+    ck_assert_str_eq(names, "conv1");
     nn_node *in = &g.nodes[g.input], *target = &g.nodes[g.target];
     size_t idx[16];
     int labels[16];
@@ -270,21 +275,21 @@ START_TEST(test_int8_conv_matches_float)
         idx[i] = (size_t)(i * 97);
     nn_dataset_batch(&test_set, idx, 16, in->value, target->value, labels);
     nn_graph_forward(&g, 16);
-    float *ref[5];
-    for (int k = 0; k < 5; k++) {
+    float *ref[4];
+    for (int k = 0; k < 4; k++) {
         const nn_node *node = &g.nodes[q.layers[k].node];
         ref[k] = malloc(16 * node->size * sizeof(float));
         memcpy(ref[k], node->value, 16 * node->size * sizeof(float));
     }
     nn_quant_forward(&q, &g, 16);
-    for (int k = 0; k < 5; k++) {
+    for (int k = 0; k < 4; k++) {
         const nn_node *node = &g.nodes[q.layers[k].node];
         double worst = 0, biggest = 0;
         for (size_t i = 0; i < 16 * node->size; i++) {
             worst = fmax(worst, fabs((double)ref[k][i] - node->value[i]));
             biggest = fmax(biggest, fabs((double)ref[k][i]));
         }
-        ck_assert_msg(worst <= (k == 0 ? 0.01 : 0.05) * biggest, "%s: int8 off by %g of %g", node->name, worst,
+        ck_assert_msg(worst <= (k == 0 ? 0.02 : 0.05) * biggest, "%s: int8 off by %g of %g", node->name, worst,
                       biggest);
         free(ref[k]);
     }
