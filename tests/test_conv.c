@@ -32,6 +32,7 @@ static const conv_case cases[] = {
     {2, 5, 5, 2, 3, 3, 3, 2},  /* stride larger than the kernel's reach into the padding */
     {6, 14, 14, 16, 5, 5, 1, 0}, /* lenet's second layer */
     {4, 9, 9, 13, 3, 3, 1, 1}, /* channel counts off the kernels' block sizes */
+    {3, 7, 7, 8, 3, 3, 1, 1},  /* 4-channel blocks of 24 positions and a tail of 16 */
     {3, 7, 6, 7, 1, 1, 1, 0},  /* 1x1 kernel */
     {2, 6, 5, 3, 3, 2, 1, 1},  /* pad = kw - 1 */
     {1, 5, 5, 2, 3, 3, 1, 3},  /* padding wider than the kernel */
