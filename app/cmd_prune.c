@@ -76,6 +76,15 @@ typedef struct prune_options {
     cli_hparams hparams;
 } prune_options;
 
+/* value as a number: nothing after it, and within the range of a double. */
+static int parse_number(const char *value, double *out)
+{
+    char *end;
+    errno = 0;
+    *out = strtod(value, &end);
+    return end != value && !*end && !errno;
+}
+
 static int parse_options(int argc, char **argv, prune_options *o)
 {
     for (int i = 1; i < argc; i++) {
@@ -85,12 +94,9 @@ static int parse_options(int argc, char **argv, prune_options *o)
             fputs(prune_help, stdout);
             exit(0);
         } else if ((r = cli_option(argc, argv, &i, "sparsity", &value))) {
-            char *end;
             if (r < 0)
                 return EXIT_USAGE;
-            errno = 0;
-            o->sparsity = strtod(value, &end);
-            if (end == value || *end || errno || !(o->sparsity >= 0 && o->sparsity < 1)) {
+            if (!parse_number(value, &o->sparsity) || !(o->sparsity >= 0 && o->sparsity < 1)) {
                 cli_error("--sparsity: '%s' is not a fraction in 0..1 (0.9 removes 90%% of the weights)", value);
                 return EXIT_USAGE;
             }
@@ -139,22 +145,16 @@ static int parse_options(int argc, char **argv, prune_options *o)
         } else if (!strcmp(argv[i], "--no-distill")) {
             o->distill = 0;
         } else if ((r = cli_option(argc, argv, &i, "temperature", &value))) {
-            char *end;
             if (r < 0)
                 return EXIT_USAGE;
-            errno = 0;
-            o->temperature = strtod(value, &end);
-            if (end == value || *end || errno || !(o->temperature > 0 && o->temperature <= 100)) {
+            if (!parse_number(value, &o->temperature) || !(o->temperature > 0 && o->temperature <= 100)) {
                 cli_error("--temperature: '%s' is not a temperature in (0, 100]", value);
                 return EXIT_USAGE;
             }
         } else if ((r = cli_option(argc, argv, &i, "distill-weight", &value))) {
-            char *end;
             if (r < 0)
                 return EXIT_USAGE;
-            errno = 0;
-            o->distill_weight = strtod(value, &end);
-            if (end == value || *end || errno || !(o->distill_weight >= 0 && o->distill_weight <= 1)) {
+            if (!parse_number(value, &o->distill_weight) || !(o->distill_weight >= 0 && o->distill_weight <= 1)) {
                 cli_error("--distill-weight: '%s' is not a fraction in 0..1", value);
                 return EXIT_USAGE;
             }
