@@ -19,12 +19,8 @@ root=$3
 model=${4:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failures=0
 
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 if [[ -z $model ]]; then
 	model=$tmp/lenet.nnl

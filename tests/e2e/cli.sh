@@ -10,13 +10,8 @@ nnlab=$1
 root=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failures=0
-checks=0
 
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 # expect_exit CODE CMD...: run CMD, capture stdout/stderr, check the code.
 expect_exit() {

@@ -30,14 +30,9 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-failures=0
-checks=0
 export NO_COLOR=1
 
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 ok() { echo "ok: $*"; }
 
 # expect_exit CODE CMD...: run CMD, capture stdout/stderr, check the code.

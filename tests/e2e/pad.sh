@@ -33,36 +33,8 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-failures=0
-checks=0
 
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-check() { # check DESCRIPTION COMMAND...
-	local what=$1
-	shift
-	checks=$((checks + 1))
-	if "$@"; then
-		echo "ok: $what"
-	else
-		fail "$what"
-	fi
-}
-
-# wait_for SECONDS COMMAND...: poll until COMMAND succeeds.
-wait_for() {
-	local limit=$1
-	shift
-	local end=$((SECONDS + limit))
-	while ((SECONDS <= end)); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 # A display of our own: Xvfb picks a free number and writes it to fd 3.
 Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$tmp/display" 2>"$tmp/xvfb.log" &

@@ -14,24 +14,8 @@ nnlab=$1
 root=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failures=0
-checks=0
 
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-check() { # check DESCRIPTION COMMAND...
-	local what=$1
-	shift
-	checks=$((checks + 1))
-	if "$@"; then
-		echo "ok: $what"
-	else
-		fail "$what"
-	fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 # expect_exit CODE ARGS...: run nnlab, keep stdout and stderr.
 expect_exit() {

@@ -15,11 +15,7 @@ tmp=$(mktemp -d)
 sock=$tmp/tmux.sock
 T() { tmux -S "$sock" -f /dev/null "$@"; }
 trap 'T kill-server >/dev/null 2>&1; rm -rf "$tmp"' EXIT
-failures=0
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 export OPENBLAS_NUM_THREADS=1 NO_COLOR=1 DISPLAY= WAYLAND_DISPLAY=
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=0}
 

@@ -1,6 +1,6 @@
 # Sourced by the end-to-end scripts that drive nnlab's dashboard in a real
-# terminal (tmux): a private tmux server, the check counters and the helpers
-# they share.  The sourcing script sets $pane to the tmux target it watches
+# terminal (tmux): a private tmux server and the helpers they share, with
+# those of checks.sh.  The sourcing script sets $pane to the tmux target it watches
 # and ends with report.
 #
 #   T ARGS...                tmux on this script's own server
@@ -19,42 +19,16 @@ sock=$tmp/tmux.sock
 T() { tmux -S "$sock" -f /dev/null "$@"; }
 # (|| true: under set -e a failing command would end the trap early)
 trap 'T kill-server >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
-failures=0
-checks=0
 pane=
-
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
 screen() { T capture-pane -p -t "$pane" 2>/dev/null; }
 on_screen() { screen | grep -qF -- "$1"; }
 exited() { [[ -s $tmp/$1.exit ]]; }
-
-check() { # check DESCRIPTION COMMAND...
-	local what=$1
-	shift
-	checks=$((checks + 1))
-	if "$@"; then
-		echo "ok: $what"
-	else
-		fail "$what"
-		echo "--- screen ---"
-		screen
-		echo "--------------"
-	fi
-}
-
-wait_for() { # wait_for SECONDS COMMAND...
-	local limit=$1
-	shift
-	local end=$((SECONDS + limit))
-	while ((SECONDS <= end)); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
+check_failed() { # a failed check shows the screen it looked at
+	echo "--- screen ---"
+	screen
+	echo "--------------"
 }
 
 report() { # report NAME
