@@ -1,9 +1,10 @@
 # Sourced by the end-to-end scripts: the check counters and the helpers
 # every one of them needs.
 #
-#   fail MESSAGE...          count a failure and print it
-#   check DESCRIPTION CMD... run CMD; count it, print ok or FAIL (and, if the
-#                            script defines check_failed, call it on FAIL)
+#   fail MESSAGE...          count a failure and print it (then, if the
+#                            script defines on_failure, call it: to show a
+#                            screen, say)
+#   check DESCRIPTION CMD... run CMD; count it, print ok or fail
 #   wait_for SECONDS CMD...  poll until CMD succeeds
 failures=0
 checks=0
@@ -11,6 +12,9 @@ checks=0
 fail() {
 	echo "FAIL: $*"
 	failures=$((failures + 1))
+	if declare -F on_failure >/dev/null; then
+		on_failure
+	fi
 }
 
 check() { # check DESCRIPTION COMMAND...
@@ -21,9 +25,6 @@ check() { # check DESCRIPTION COMMAND...
 		echo "ok: $what"
 	else
 		fail "$what"
-		if declare -F check_failed >/dev/null; then
-			check_failed
-		fi
 	fi
 }
 

@@ -18,24 +18,12 @@ tmp=$(mktemp -d)
 sock=$tmp/tmux-1.sock
 T() { tmux -S "$sock" -f /dev/null "$@"; }
 trap 'for s in "$tmp"/tmux-*.sock; do tmux -S "$s" kill-server >/dev/null 2>&1; done; rm -rf "$tmp"' EXIT
-failures=0
-checks=0
-fail() {
-	echo "FAIL: $*"
-	echo "--- screen ---"
-	T capture-pane -p 2>/dev/null
-	echo "--------------"
-	failures=$((failures + 1))
-}
+source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 screen() { T capture-pane -p 2>/dev/null; }
-wait_for() { # wait_for SECONDS COMMAND...
-	local end=$((SECONDS + $1))
-	shift
-	while ((SECONDS <= end)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
+on_failure() {
+	echo "--- screen ---"
+	screen
+	echo "--------------"
 }
 shows() { screen | grep -qF -- "$1"; }
 

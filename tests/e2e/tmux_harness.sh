@@ -25,7 +25,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 screen() { T capture-pane -p -t "$pane" 2>/dev/null; }
 on_screen() { screen | grep -qF -- "$1"; }
 exited() { [[ -s $tmp/$1.exit ]]; }
-check_failed() { # a failed check shows the screen it looked at
+on_failure() { # a failure shows the screen it looked at
 	echo "--- screen ---"
 	screen
 	echo "--------------"
