@@ -13,25 +13,6 @@ trap 'rm -rf "$tmp"' EXIT
 
 source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
-# expect_exit CODE CMD...: run CMD, capture stdout/stderr, check the code.
-expect_exit() {
-	local want=$1
-	shift
-	checks=$((checks + 1))
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	local got=$?
-	if [[ $got != "$want" ]]; then
-		fail "'$*' exited $got, expected $want; stderr: $(head -c 300 "$tmp/err")"
-		return 1
-	fi
-}
-
-# expect_in FILE TEXT: FILE contains TEXT.
-expect_in() {
-	checks=$((checks + 1))
-	grep -qF -- "$2" "$1" || fail "$1 lacks '$2': $(head -c 300 "$1")"
-}
-
 json_field() { # json_field FILE KEY
 	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
 }

@@ -15,11 +15,6 @@ trap 'rm -rf "$tmp"' EXIT
 
 source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
-expect_in() { # expect_in FILE TEXT
-	checks=$((checks + 1))
-	grep -qF -- "$2" "$1" || fail "$1 lacks '$2'"
-}
-
 # The list names every lesson with its title.
 "$nnlab" lesson >"$tmp/list" 2>&1 || fail "nnlab lesson exited $?"
 for f in "$root"/assets/lessons/*.lesson; do

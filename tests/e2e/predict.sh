@@ -17,20 +17,6 @@ trap 'rm -rf "$tmp"' EXIT
 
 source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 
-# expect_exit CODE ARGS...: run nnlab, keep stdout and stderr.
-expect_exit() {
-	local want=$1
-	shift
-	"$nnlab" "$@" >"$tmp/out" 2>"$tmp/err"
-	local got=$?
-	checks=$((checks + 1))
-	if [[ $got != "$want" ]]; then
-		fail "nnlab $* exited $got, expected $want; stderr: $(head -3 "$tmp/err")"
-		return 1
-	fi
-	return 0
-}
-
 # A model to predict with: mlp for 3 epochs (a few seconds).
 "$nnlab" train --model mlp --epochs 3 --no-tui --no-gui --seed 1 --save "$tmp/mlp.nnl" \
 	--data "$root/data/mnist-small" >/dev/null 2>&1 || { echo "FAIL: training a model"; exit 1; }
@@ -57,7 +43,7 @@ PY
 files=()
 for d in 0 1 2 3 4 5 6 7 8 9; do files+=("$tmp/digit$d.pgm"); done
 
-expect_exit 0 predict "$tmp/mlp.nnl" "${files[@]}" --json
+expect_exit 0 "$nnlab" predict "$tmp/mlp.nnl" "${files[@]}" --json
 cp "$tmp/out" "$tmp/plain.json"
 python3 - "$tmp/plain.json" <<'PY' || fail "--json: one object per image, in order, label and ten probabilities"
 import json, sys
@@ -86,7 +72,7 @@ if command -v convert >/dev/null 2>&1; then
 		[[ $kind == paper ]] && ext=jpg
 		list=()
 		for d in 0 1 2 3 4 5 6 7 8 9; do list+=("$tmp/$kind$d.$ext"); done
-		expect_exit 0 predict "$tmp/mlp.nnl" "${list[@]}" --json
+		expect_exit 0 "$nnlab" predict "$tmp/mlp.nnl" "${list[@]}" --json
 		python3 - "$tmp/plain.json" "$tmp/out" "$kind" <<'PY' || fail "$kind images get the labels of the digits themselves"
 import json, sys
 a, b, kind = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
@@ -102,18 +88,18 @@ else
 fi
 
 # A blank image is not classified; the text output says so.
-expect_exit 0 predict "$tmp/mlp.nnl" "$tmp/blank.pgm" "$tmp/digit7.pgm" --json
+expect_exit 0 "$nnlab" predict "$tmp/mlp.nnl" "$tmp/blank.pgm" "$tmp/digit7.pgm" --json
 python3 - "$tmp/out" <<'PY' || fail "a blank image has label null"
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r[0]["label"] is None and r[0]["probs"] is None and r[1]["label"] is not None, r
 PY
 checks=$((checks + 1))
-expect_exit 0 predict "$tmp/mlp.nnl" "$tmp/blank.pgm" && check "text output says blank" grep -q "blank (no ink)" "$tmp/out"
+expect_exit 0 "$nnlab" predict "$tmp/mlp.nnl" "$tmp/blank.pgm" && check "text output says blank" grep -q "blank (no ink)" "$tmp/out"
 
 # Strokes.
 printf '# a one\n0.5,0.1 0.5,0.9\n=\n=\n0.2,0.2 0.8,0.2 0.45,0.9\n' >"$tmp/two.strokes"
-expect_exit 0 predict "$tmp/mlp.nnl" --strokes "$tmp/two.strokes" --json
+expect_exit 0 "$nnlab" predict "$tmp/mlp.nnl" --strokes "$tmp/two.strokes" --json
 python3 - "$tmp/out" <<'PY' || fail "strokes: three drawings, the second blank, with their lines"
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -123,20 +109,20 @@ assert r[0]["label"] == 1 and r[1]["label"] is None and r[2]["label"] is not Non
 PY
 checks=$((checks + 1))
 printf '0.5,0.1 0.5,0.9\n0.2,0.2 0.8;0.2\n' >"$tmp/bad.strokes"
-expect_exit 2 predict "$tmp/mlp.nnl" --strokes "$tmp/bad.strokes" --json &&
+expect_exit 2 "$nnlab" predict "$tmp/mlp.nnl" --strokes "$tmp/bad.strokes" --json &&
 	check "a bad strokes file names line and column" grep -q "bad.strokes:2:9: expected x,y" "$tmp/err" &&
 	check "and prints nothing on stdout" test ! -s "$tmp/out"
 
 # Refusals.
-expect_exit 2 predict "$tmp/mlp.nnl" "$tmp/huge.pgm" &&
+expect_exit 2 "$nnlab" predict "$tmp/mlp.nnl" "$tmp/huge.pgm" &&
 	check "a 9000x9000 image is refused before decoding" grep -q "9000x9000; at most 8192x8192" "$tmp/err"
-expect_exit 2 predict "$tmp/mlp.nnl" "$tmp/two.strokes" &&
+expect_exit 2 "$nnlab" predict "$tmp/mlp.nnl" "$tmp/two.strokes" &&
 	check "a file that is no image says so" grep -q "not a readable image" "$tmp/err"
-expect_exit 2 predict "$tmp/nowhere.nnl" "$tmp/digit1.pgm" && check "a missing model file is named" grep -q "nowhere.nnl" "$tmp/err"
-expect_exit 2 predict "$tmp/mlp.nnl" && check "no inputs is bad usage" grep -q "give images" "$tmp/err"
-expect_exit 2 predict "$tmp/mlp.nnl" "$tmp/digit1.pgm" --invert maybe && check "--invert takes auto, yes or no" \
+expect_exit 2 "$nnlab" predict "$tmp/nowhere.nnl" "$tmp/digit1.pgm" && check "a missing model file is named" grep -q "nowhere.nnl" "$tmp/err"
+expect_exit 2 "$nnlab" predict "$tmp/mlp.nnl" && check "no inputs is bad usage" grep -q "give images" "$tmp/err"
+expect_exit 2 "$nnlab" predict "$tmp/mlp.nnl" "$tmp/digit1.pgm" --invert maybe && check "--invert takes auto, yes or no" \
 	grep -q "not auto, yes or no" "$tmp/err"
-expect_exit 0 predict --help && check "--help has examples" grep -q "Examples:" "$tmp/out"
+expect_exit 0 "$nnlab" predict --help && check "--help has examples" grep -q "Examples:" "$tmp/out"
 
 echo "$((checks - failures)) of $checks checks passed"
 ((failures == 0))
