@@ -21,14 +21,7 @@ start() { # start NAME COLS ROWS ARGS...
 		echo \$? >"$tmp/$name.exit"
 		sleep 600
 	EOF
-	if T has-session -t e2e 2>/dev/null; then
-		T new-window -d -t e2e -n "$name" "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen-256color bash $tmp/$name.sh"
-	else
-		T -u new-session -d -s e2e -n "$name" -x "$cols" -y "$rows" \
-			"env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen-256color bash $tmp/$name.sh"
-	fi
-	pane="e2e:$name"
-	T resize-window -t "$pane" -x "$cols" -y "$rows"
+	open_window "$name" "$cols" "$rows"
 }
 
 # ---- gradient-descent, by hand ----------------------------------------------------

@@ -8,6 +8,9 @@
 #   wait_for SECONDS CMD...  poll until CMD succeeds
 #   screen, on_screen TEXT   the pane's text, and whether TEXT is on it
 #   exited NAME              whether the run NAME wrote its exit status
+#   open_window NAME COLS ROWS
+#                            run $tmp/NAME.sh in a COLS x ROWS UTF-8 window
+#                            of session e2e, and watch it ($pane)
 #   report NAME              the summary line; fails if a check failed
 if ! command -v tmux >/dev/null 2>&1; then
 	echo "SKIP: tmux is not installed (script/bootstrap installs it); this test needs a terminal to drive"
@@ -25,6 +28,17 @@ source "$(dirname "${BASH_SOURCE[0]}")/checks.sh"
 screen() { T capture-pane -p -t "$pane" 2>/dev/null; }
 on_screen() { screen | grep -qF -- "$1"; }
 exited() { [[ -s $tmp/$1.exit ]]; }
+open_window() { # open_window NAME COLS ROWS
+	local name=$1 cols=$2 rows=$3
+	if T has-session -t e2e 2>/dev/null; then
+		T new-window -d -t e2e -n "$name" "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen-256color bash $tmp/$name.sh"
+	else
+		T -u new-session -d -s e2e -n "$name" -x "$cols" -y "$rows" \
+			"env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen-256color bash $tmp/$name.sh"
+	fi
+	pane="e2e:$name"
+	T resize-window -t "$pane" -x "$cols" -y "$rows"
+}
 on_failure() { # a failure shows the screen it looked at
 	echo "--- screen ---"
 	screen
