@@ -151,11 +151,10 @@ static void batch1_rates(nn_graph *a, nn_graph *b, const nn_dataset *ds, double 
 typedef struct quantize_report {
     double acc_before, loss_before, acc_after, loss_after, rate_float, rate_int8;
     size_t size_before, size_dense, size_after;
-    int layers, float_layers;
-    char float_names[256]; /* the layers left float, comma-separated */
+    int layers;
 } quantize_report;
 
-static void write_json(const quantize_options *o, const quantize_report *r)
+static void write_json(const quantize_options *o, const quantize_report *r, const nn_quant *q, const nn_graph *g)
 {
     json_writer j;
     json_init(&j, stdout);
@@ -164,10 +163,8 @@ static void write_json(const quantize_options *o, const quantize_report *r)
     json_string(&j, "output", o->out);
     json_int(&j, "int8_layers", r->layers);
     json_array_begin(&j, "float_layers");
-    char names[sizeof r->float_names];
-    snprintf(names, sizeof names, "%s", r->float_names);
-    for (char *name = strtok(names, ", "); name; name = strtok(NULL, ", "))
-        json_string(&j, NULL, name);
+    for (int k = 0; nn_quant_float_layer(q, g, k); k++)
+        json_string(&j, NULL, nn_quant_float_layer(q, g, k));
     json_array_end(&j);
     json_int(&j, "calibration_images", o->calibrate);
     json_number(&j, "accuracy_before", r->acc_before);
@@ -221,7 +218,6 @@ int cmd_quantize(int argc, char **argv)
         goto out;
     }
     rep.layers = q.n_layers;
-    rep.float_layers = nn_quant_float_layers(&q, &t.graph, rep.float_names, sizeof rep.float_names);
     if (q.n_layers == 0) {
         cli_error("%s has no dense or convolution layer to quantise", o.model);
         rc = EXIT_USAGE;
@@ -252,8 +248,10 @@ int cmd_quantize(int argc, char **argv)
 
     fprintf(out, "%s: %d layer%s quantised to int8, inputs calibrated on %ld training images\n", o.model,
             rep.layers, rep.layers == 1 ? "" : "s", o.calibrate < (long)train.count ? o.calibrate : (long)train.count);
-    if (rep.float_layers)
-        fprintf(out, "%s kept in float: fewer than %d inputs per output\n", rep.float_names, NN_QUANT_MIN_CONV_K);
+    for (int k = 0; nn_quant_float_layer(&q, &t.graph, k); k++)
+        fprintf(out, "%s%s", k ? ", " : "", nn_quant_float_layer(&q, &t.graph, k));
+    if (nn_quant_float_layer(&q, &t.graph, 0))
+        fprintf(out, " kept in float: fewer than %d inputs per output\n", NN_QUANT_MIN_CONV_K);
     fputc('\n', out);
     fprintf(out, "                 test accuracy   file size          batch-1 inference\n");
     fprintf(out, "  float          %12.2f%%   %9zu bytes   %9.0f samples/s  (%s)\n", 100 * rep.acc_before,
@@ -265,7 +263,7 @@ int cmd_quantize(int argc, char **argv)
     fprintf(out, "  (the same float model stored without training state: %zu bytes, %.2fx the int8 file)\n",
             rep.size_dense, (double)rep.size_dense / (double)rep.size_after);
     if (o.json)
-        write_json(&o, &rep);
+        write_json(&o, &rep, &q, &t.graph);
 out:
     nn_quant_free(&q);
     nn_graph_free(&one);

@@ -3,7 +3,6 @@
 #include "quant.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -277,21 +276,14 @@ void nn_quant_free(nn_quant *q)
     memset(q, 0, sizeof *q);
 }
 
-int nn_quant_float_layers(const nn_quant *q, const nn_graph *g, char *out, size_t len)
+const char *nn_quant_float_layer(const nn_quant *q, const nn_graph *g, int k)
 {
-    int count = 0;
-    size_t at = 0;
-    if (len)
-        out[0] = '\0';
     for (int i = 0; i < g->n_nodes; i++) {
         const nn_node *node = &g->nodes[i];
-        if (!is_layer(g, node) || nn_quant_find(q, g->nodes[node->in[1]].param_index))
-            continue;
-        int wrote = snprintf(out + at, len > at ? len - at : 0, "%s%s", count ? ", " : "", node->name);
-        at += wrote > 0 ? (size_t)wrote : 0;
-        count++;
+        if (is_layer(g, node) && !nn_quant_find(q, g->nodes[node->in[1]].param_index) && k-- == 0)
+            return node->name;
     }
-    return count;
+    return NULL;
 }
 
 const nn_quant_layer *nn_quant_find(const nn_quant *q, int param)

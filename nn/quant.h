@@ -64,9 +64,9 @@ int nn_quant_add(nn_quant *q, const nn_graph *g, int param, const int8_t *values
 int nn_quant_end(nn_quant *q, const nn_graph *g, nn_error *err);
 void nn_quant_free(nn_quant *q);
 
-/* The names of the layers nn_quant_build left float, comma-separated into
- * out; returns how many. */
-int nn_quant_float_layers(const nn_quant *q, const nn_graph *g, char *out, size_t len);
+/* The name of the k-th (from 0) dense or convolution layer of g that q
+ * leaves float, or NULL past the last. */
+const char *nn_quant_float_layer(const nn_quant *q, const nn_graph *g, int k);
 /* The layer whose weight is parameter tensor `param`, or NULL. */
 const nn_quant_layer *nn_quant_find(const nn_quant *q, int param);
 /* Unpadded copy of a layer's int8 weights (rows x k) into out. */

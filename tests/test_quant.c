@@ -265,9 +265,8 @@ START_TEST(test_int8_conv_matches_float)
     ck_assert_int_eq(q.layers[0].k, 150);
     ck_assert_int_eq(q.layers[0].k_pad, 160);
     ck_assert_int_eq(q.layers[1].k, 400);
-    char names[64];
-    ck_assert_int_eq(nn_quant_float_layers(&q, &g, names, sizeof names), 1);
-    ck_assert_str_eq(names, "conv1");
+    ck_assert_str_eq(nn_quant_float_layer(&q, &g, 0), "conv1");
+    ck_assert_ptr_null(nn_quant_float_layer(&q, &g, 1));
     nn_node *in = &g.nodes[g.input], *target = &g.nodes[g.target];
     size_t idx[16];
     int labels[16];
