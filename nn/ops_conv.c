@@ -221,6 +221,41 @@ static void conv_dx_lowered(const conv_geom *cg, const float *w, const float *dy
     col2im(cg, col, dx, overwrite);
 }
 
+static void conv_forward_im2col(void *ctx, size_t begin, size_t end, int part)
+{
+    const conv_job *job = ctx;
+    const conv_geom *cg = &job->cg;
+    float *col = thread_scratch(job, part);
+    for (size_t s = begin; s < end; s++) { /* y[O, P] = W[O, K] col[K, P] */
+        im2col(cg, job->x->value + s * job->x->size, col);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cg->o, (int)cg->p, (int)cg->k, 1.0f,
+                    job->w->value, (int)cg->k, col, (int)cg->p, 0.0f, job->node->value + s * job->node->size,
+                    (int)cg->p);
+    }
+}
+
+static void conv_backward_im2col(void *ctx, size_t begin, size_t end, int part)
+{
+    const conv_job *job = ctx;
+    const conv_geom *cg = &job->cg;
+    const nn_node *node = job->node;
+    nn_node *x = job->x, *w = job->w;
+    float *col = thread_scratch(job, part);
+    float *dw = part == 0 ? w->grad : second_dw(job);
+    int dw_fresh = part == 0 ? job->w_first : 1;
+    for (size_t s = begin; s < end; s++) {
+        const float *dy = node->grad + s * node->size;
+        if (w->needs_grad) { /* dW[O, K] += dy[O, P] col[K, P]^T */
+            im2col(cg, x->value + s * x->size, col);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cg->o, (int)cg->k, (int)cg->p, 1.0f, dy,
+                        (int)cg->p, col, (int)cg->p, dw_fresh && s == begin ? 0.0f : 1.0f, dw, (int)cg->k);
+        }
+        if (!x->needs_grad)
+            continue;
+        conv_dx_lowered(cg, w->value, dy, col, x->grad + s * x->size, job->x_first); /* in place of the columns */
+    }
+}
+
 /* ---- the direct path ----------------------------------------------------- */
 
 /* Copy planes of h x w into a padded layout: rows of `row` floats, planes
@@ -286,43 +321,6 @@ static void conv_backward_direct(void *ctx, size_t begin, size_t end, int part)
         }
         if (x->needs_grad)
             conv_dx_lowered(cg, w->value, dy, col, x->grad + s * x->size, job->x_first);
-    }
-}
-
-/* ---- the im2col path, continued ----------------------------------------- */
-
-static void conv_forward_im2col(void *ctx, size_t begin, size_t end, int part)
-{
-    const conv_job *job = ctx;
-    const conv_geom *cg = &job->cg;
-    float *col = thread_scratch(job, part);
-    for (size_t s = begin; s < end; s++) { /* y[O, P] = W[O, K] col[K, P] */
-        im2col(cg, job->x->value + s * job->x->size, col);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cg->o, (int)cg->p, (int)cg->k, 1.0f,
-                    job->w->value, (int)cg->k, col, (int)cg->p, 0.0f, job->node->value + s * job->node->size,
-                    (int)cg->p);
-    }
-}
-
-static void conv_backward_im2col(void *ctx, size_t begin, size_t end, int part)
-{
-    const conv_job *job = ctx;
-    const conv_geom *cg = &job->cg;
-    const nn_node *node = job->node;
-    nn_node *x = job->x, *w = job->w;
-    float *col = thread_scratch(job, part);
-    float *dw = part == 0 ? w->grad : second_dw(job);
-    int dw_fresh = part == 0 ? job->w_first : 1;
-    for (size_t s = begin; s < end; s++) {
-        const float *dy = node->grad + s * node->size;
-        if (w->needs_grad) { /* dW[O, K] += dy[O, P] col[K, P]^T */
-            im2col(cg, x->value + s * x->size, col);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, cg->o, (int)cg->k, (int)cg->p, 1.0f, dy,
-                        (int)cg->p, col, (int)cg->p, dw_fresh && s == begin ? 0.0f : 1.0f, dw, (int)cg->k);
-        }
-        if (!x->needs_grad)
-            continue;
-        conv_dx_lowered(cg, w->value, dy, col, x->grad + s * x->size, job->x_first); /* in place of the columns */
     }
 }
 
