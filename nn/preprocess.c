@@ -351,10 +351,50 @@ static int pnm_number_too_large(const unsigned char *f, size_t len)
     return 0;
 }
 
-int nn_image_decode_ink(const unsigned char *file, size_t len, const char *path, int invert, float **ink, int *w,
-                        int *h, int *inverted, nn_error *err)
+/* The same stb_image, given an IDAT chunk of length 0 before any data,
+ * adds 0 to its still-NULL data pointer (undefined behaviour, harmless in
+ * practice, but a sanitizer stops on it).  An empty IDAT carries nothing,
+ * so such chunks are dropped: when the file has any, *copy is set to a
+ * new buffer without them (the caller frees it) and its length returned;
+ * otherwise *copy is NULL.  The chunks are walked as stb walks them
+ * (length, type, data, CRC), stopping at the first that does not fit. */
+static size_t png_without_empty_idat(const unsigned char *f, size_t len, unsigned char **copy)
 {
-    *ink = NULL;
+    static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    *copy = NULL;
+    if (len < 8 || memcmp(f, signature, 8) != 0)
+        return 0;
+    unsigned char *out = NULL;
+    size_t n = 0, pos = 8;
+    while (pos + 12 <= len) {
+        size_t length = (size_t)f[pos] << 24 | (size_t)f[pos + 1] << 16 | (size_t)f[pos + 2] << 8 | f[pos + 3];
+        size_t end = length > len - pos - 12 ? len : pos + 12 + length;
+        if (length == 0 && memcmp(f + pos + 4, "IDAT", 4) == 0) {
+            if (!out) {
+                out = malloc(len);
+                if (!out)
+                    return 0; /* left to stb, which reads it all the same */
+                memcpy(out, f, pos);
+                n = pos;
+            }
+        } else if (out) {
+            memcpy(out + n, f + pos, end - pos);
+            n += end - pos;
+        }
+        pos = end;
+    }
+    if (!out)
+        return 0;
+    /* Whatever follows the last whole chunk is kept as it was. */
+    memcpy(out + n, f + pos, len - pos);
+    n += len - pos;
+    *copy = out;
+    return n;
+}
+
+static int image_decode_ink(const unsigned char *file, size_t len, const char *path, int invert, float **ink, int *w,
+                            int *h, int *inverted, nn_error *err)
+{
     if (pnm_number_too_large(file, len))
         return nn_error_set(err, NN_EINPUT, "%s: cannot decode image: a PGM/PPM header number larger than %d", path,
                             INT_MAX);
@@ -395,4 +435,15 @@ int nn_image_decode_ink(const unsigned char *file, size_t len, const char *path,
     *w = iw;
     *h = ih;
     return NN_OK;
+}
+
+int nn_image_decode_ink(const unsigned char *file, size_t len, const char *path, int invert, float **ink, int *w,
+                        int *h, int *inverted, nn_error *err)
+{
+    *ink = NULL;
+    unsigned char *png = NULL;
+    size_t png_len = png_without_empty_idat(file, len, &png);
+    int rc = image_decode_ink(png ? png : file, png ? png_len : len, path, invert, ink, w, h, inverted, err);
+    free(png);
+    return rc;
 }

@@ -504,6 +504,61 @@ START_TEST(jpeg_huffman_table_too_long)
 }
 END_TEST
 
+/* A PNG whose first IDAT chunk is empty decodes as if it were not there
+ * (stb 2.27 adds 0 to a NULL pointer on it), found by the image fuzz
+ * target (tests/fuzz/corpus/image/png-empty-idat.png).  Empty IDATs before,
+ * between and after the data; a file cut inside a chunk is still refused. */
+START_TEST(png_empty_idat)
+{
+    const char *root = getenv("NNLAB_SOURCE_ROOT");
+    ck_assert_msg(root != NULL, "NNLAB_SOURCE_ROOT is not set");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fuzz/corpus/image/png-empty-idat.png", root);
+    float *ink = NULL;
+    int w, h, inverted;
+    nn_error err;
+    /* there, the IDAT's length was changed to 0, so its data reads as
+     * the next chunk */
+    ck_assert_int_eq(nn_image_load_ink(path, NN_INVERT_NEVER, &ink, &w, &h, &inverted, &err), NN_EINPUT);
+    ck_assert_ptr_null(ink);
+    ck_assert_msg(strstr(err.msg, path) && strstr(err.msg, "cannot decode image: "), "%s", err.msg);
+
+    unsigned char px[6 * 6] = {0};
+    px[20] = 200;
+    static memory_file file;
+    file.len = 0;
+    ck_assert(stbi_write_png_to_func(append_bytes, &file, 6, 6, 1, px, 6));
+    /* signature (8) and IHDR (25), then the IDAT, then IEND (12) */
+    static const unsigned char empty[12] = {0, 0, 0, 0, 'I', 'D', 'A', 'T', 0x35, 0xAF, 0x06, 0x1E};
+    int idat = 33, iend = file.len - 12;
+    unsigned char png[sizeof file.data + 36];
+    int n = 0;
+    memcpy(png, file.data, (size_t)idat), n = idat;
+    memcpy(png + n, empty, 12), n += 12;
+    memcpy(png + n, file.data + idat, (size_t)(iend - idat)), n += iend - idat;
+    memcpy(png + n, empty, 12), n += 12;
+    memcpy(png + n, empty, 12), n += 12;
+    memcpy(png + n, file.data + iend, 12), n += 12;
+    float *plain = NULL;
+    ck_assert_msg(nn_image_decode_ink(file.data, (size_t)file.len, "plain.png", NN_INVERT_NEVER, &plain, &w, &h,
+                                      &inverted, &err) == NN_OK,
+                  "%s", err.msg);
+    ck_assert_msg(nn_image_decode_ink(png, (size_t)n, "empty.png", NN_INVERT_NEVER, &ink, &w, &h, &inverted, &err) ==
+                      NN_OK,
+                  "%s", err.msg);
+    ck_assert_int_eq(w, 6);
+    ck_assert_int_eq(h, 6);
+    ck_assert_float_gt(ink[20], 0.5f);
+    ck_assert_mem_eq(ink, plain, sizeof(float) * 6 * 6);
+    free(ink);
+    free(plain);
+    ck_assert_int_eq(nn_image_decode_ink(png, (size_t)idat + 20, "cut.png", NN_INVERT_NEVER, &ink, &w, &h, &inverted,
+                                         &err),
+                     NN_EINPUT);
+    ck_assert_ptr_null(ink);
+}
+END_TEST
+
 /* A binary PGM whose header holds a number past INT_MAX is refused before
  * stb_image reads it (stb 2.27 overflows an int on it), found by the image
  * fuzz target (tests/fuzz/corpus/image/pnm-header-overflow.pgm); comments
@@ -628,6 +683,7 @@ static Suite *preprocess_suite(void)
     tcase_add_test(tc, image_from_memory);
     tcase_add_test(tc, jpeg_huffman_table_too_long);
     tcase_add_test(tc, pnm_header_number_too_large);
+    tcase_add_test(tc, png_empty_idat);
     suite_add_tcase(s, tc);
     return s;
 }
