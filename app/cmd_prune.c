@@ -1,4 +1,4 @@
-/* `nnlab prune`: global magnitude pruning of a model file, optional
+/* `nnlab prune`: global pruning of a model file (LAMP or magnitude), optional
  * fine-tuning with the pruned weights held at zero, and a sparse model file. */
 #include <errno.h>
 #include <math.h>
@@ -16,8 +16,8 @@
 static const char prune_help[] =
     "Usage: nnlab prune MODEL --sparsity S -o OUT [--finetune EPOCHS] [options]\n"
     "\n"
-    "Sets the fraction S of the model's weights with the smallest magnitudes to\n"
-    "zero, ranked across all layers together (biases are kept), optionally\n"
+    "Sets the fraction S of the model's weights to zero, the lowest ranked across\n"
+    "all layers together (biases are kept; see --criterion), optionally\n"
     "fine-tunes the remaining weights for EPOCHS epochs with the pruned ones held\n"
     "at zero, and writes OUT with the pruned tensors stored sparsely (a bitmap of\n"
     "the kept positions and their values), so the file really shrinks. OUT keeps\n"
@@ -32,9 +32,10 @@ static const char prune_help[] =
     "                        the sparsity up over the first half of the fine-tuning\n"
     "                        (S * (1 - (1 - t)^3), re-ranked 20 times an epoch) and\n"
     "                        train the second half at S\n"
-    "  --criterion NAME      magnitude: rank by |w| across all layers (default);\n"
-    "                        lamp: |w| within a layer, layers balanced by LAMP\n"
-    "                        scores (w^2 / sum of the larger weights' w^2)\n"
+    "  --criterion NAME      lamp (default): by |w| within a layer, layers balanced\n"
+    "                        by LAMP scores (w^2 / sum of the larger weights' w^2),\n"
+    "                        so a small layer of large weights is not emptied\n"
+    "                        first; magnitude: by |w| across all layers\n"
     "  --distill             with --finetune, the default: the unpruned model\n"
     "                        teaches the pruned one (knowledge distillation); it\n"
     "                        runs on every fine-tuning batch and the loss is\n"
@@ -223,7 +224,8 @@ static void write_json(const prune_options *o, const prune_report *r)
 
 int cmd_prune(int argc, char **argv)
 {
-    prune_options o = {.distill = 1, .temperature = PRUNE_TEMPERATURE, .distill_weight = PRUNE_DISTILL_WEIGHT};
+    prune_options o = {.criterion = NN_PRUNE_LAMP, .distill = 1, .temperature = PRUNE_TEMPERATURE,
+                       .distill_weight = PRUNE_DISTILL_WEIGHT};
     int rc = parse_options(argc, argv, &o);
     if (rc)
         return rc;

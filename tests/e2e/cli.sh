@@ -171,12 +171,15 @@ assert 0 < d["accuracy_after"] <= 1 and d["accuracy_pruned"] <= d["accuracy_befo
 # distilled from the unpruned model by default; mlp trains with momentum, so its own lr
 assert d["distill"] is True and d["temperature"] == 8 and d["distill_weight"] == 0.9, d
 assert abs(d["finetune_lr"] - 0.1) < 1e-6, d
+assert d["criterion"] == "lamp", d
 PY
 checks=$((checks + 1))
 cp "$tmp/out" "$tmp/p.json"
-expect_exit 0 "$nnlab" prune "$tmp/small.nnl" --sparsity 0.9 --finetune 1 --no-distill -o "$tmp/p2.nnl" --json
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["distill"] is False and "temperature" not in d, d' \
-	"$tmp/out" || fail "prune --no-distill --json"
+expect_exit 0 "$nnlab" prune "$tmp/small.nnl" --sparsity 0.9 --finetune 1 --no-distill --criterion magnitude \
+	-o "$tmp/p2.nnl" --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+assert d["distill"] is False and "temperature" not in d and d["criterion"] == "magnitude", d' \
+	"$tmp/out" || fail "prune --no-distill --criterion magnitude --json"
 checks=$((checks + 1))
 expect_exit 2 "$nnlab" prune "$tmp/small.nnl" --sparsity 0.9 --temperature 0 -o "$tmp/p2.nnl" &&
 	expect_in "$tmp/err" "is not a temperature"
