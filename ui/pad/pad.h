@@ -35,7 +35,8 @@ typedef struct pad_config {
     const float *params;       /* a saved model's weights (session NULL) */
     size_t n_params;
     const struct nn_checkpoint *model_file; /* a saved model: a quantised one runs its int8 layers */
-    const char *about;         /* one line under the state, e.g. a saved model's test accuracy */
+    const char *about;         /* under the state, e.g. a saved model's test accuracy; up to 3
+                                   lines split at '\n' */
     FILE *events;              /* JSON Lines of predictions and key presses, or NULL */
     int width, height;         /* initial window size in screen pixels; 0 for the default */
     int big;                   /* 1: a large readout of the prediction and accuracy (a projector) */

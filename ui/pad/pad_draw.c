@@ -313,8 +313,13 @@ static void draw_trainer(pad *p)
     fill(p, x - 8, y - 8, PAD_W - 20 - (x - 8), 124, PANEL);
     if (!p->monitor) {
         text(p, FONT_NORMAL, x, y, 0, TEXT, "A saved model; nothing is training.");
-        if (p->cfg.about)
-            text(p, FONT_NORMAL, x, y + line, 0, DIM, "%s", p->cfg.about);
+        /* about: up to three lines, split at '\n' */
+        const char *about = p->cfg.about;
+        for (int k = 1; about && *about && k <= 3; k++) {
+            size_t len = strcspn(about, "\n");
+            text(p, FONT_NORMAL, x, y + k * line, 0, DIM, "%.*s", (int)len, about);
+            about += len + (about[len] == '\n');
+        }
         return;
     }
     const nn_run_status *st = &p->status;
