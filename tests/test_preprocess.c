@@ -452,16 +452,22 @@ START_TEST(image_from_memory)
 }
 END_TEST
 
+/* path = the image fuzz target's seed NAME in the source tree. */
+static void image_seed(char *path, size_t size, const char *name)
+{
+    const char *root = getenv("NNLAB_SOURCE_ROOT");
+    ck_assert_msg(root != NULL, "NNLAB_SOURCE_ROOT is not set");
+    snprintf(path, size, "%s/tests/fuzz/corpus/image/%s", root, name);
+}
+
 /* A JPEG whose Huffman table lists more than 256 codes is refused before
  * stb_image reads it (stb 2.27 writes past the table while building it),
  * found by the image fuzz target (tests/fuzz/corpus/image/
  * jpeg-dht-overflow.jpg); a table of exactly 256 codes is no reason to. */
 START_TEST(jpeg_huffman_table_too_long)
 {
-    const char *root = getenv("NNLAB_SOURCE_ROOT");
-    ck_assert_msg(root != NULL, "NNLAB_SOURCE_ROOT is not set");
     char path[1024];
-    snprintf(path, sizeof path, "%s/tests/fuzz/corpus/image/jpeg-dht-overflow.jpg", root);
+    image_seed(path, sizeof path, "jpeg-dht-overflow.jpg");
     float *ink = NULL;
     int w, h, inverted;
     nn_error err;
@@ -510,10 +516,8 @@ END_TEST
  * between and after the data; a file cut inside a chunk is still refused. */
 START_TEST(png_empty_idat)
 {
-    const char *root = getenv("NNLAB_SOURCE_ROOT");
-    ck_assert_msg(root != NULL, "NNLAB_SOURCE_ROOT is not set");
     char path[1024];
-    snprintf(path, sizeof path, "%s/tests/fuzz/corpus/image/png-empty-idat.png", root);
+    image_seed(path, sizeof path, "png-empty-idat.png");
     float *ink = NULL;
     int w, h, inverted;
     nn_error err;
@@ -565,10 +569,8 @@ END_TEST
  * and the largest int are still read. */
 START_TEST(pnm_header_number_too_large)
 {
-    const char *root = getenv("NNLAB_SOURCE_ROOT");
-    ck_assert_msg(root != NULL, "NNLAB_SOURCE_ROOT is not set");
     char path[1024];
-    snprintf(path, sizeof path, "%s/tests/fuzz/corpus/image/pnm-header-overflow.pgm", root);
+    image_seed(path, sizeof path, "pnm-header-overflow.pgm");
     float *ink = NULL;
     int w, h, inverted;
     nn_error err;
