@@ -1,5 +1,4 @@
 /* `nnlab draw`: the drawing pad alone, on a saved model. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,18 +112,15 @@ int cmd_draw(int argc, char **argv)
         goto out;
     }
     char about[200] = "", font[4096], title[200];
-    /* The figures of the model as written: a pruned or int8 file's own, not
-     * those of the last training epoch. */
+    /* The figures of the model as written (as nnlab info shows them): a
+     * pruned or int8 file's own, not those of the last training epoch. */
     const char *reduced = ck.weights[0] ? "\nweights: " : "";
-    const nn_epoch_record *last = ck.n_history ? &ck.history[ck.n_history - 1] : NULL;
-    double test_loss = last && isnan(ck.test_loss) ? last->test_loss : ck.test_loss;
-    double test_accuracy = last && isnan(ck.test_accuracy) ? last->test_accuracy : ck.test_accuracy;
     if (ck.n_history && weights.reconstructs)
         snprintf(about, sizeof about, "%d epoch%s, test loss %.2f%s%s", ck.n_history, ck.n_history == 1 ? "" : "s",
-                 test_loss, reduced, ck.weights);
+                 ck.test_loss, reduced, ck.weights);
     else if (ck.n_history)
         snprintf(about, sizeof about, "%d epoch%s, test accuracy %.2f%%%s%s", ck.n_history,
-                 ck.n_history == 1 ? "" : "s", 100.0 * test_accuracy, reduced, ck.weights);
+                 ck.n_history == 1 ? "" : "s", 100.0 * ck.test_accuracy, reduced, ck.weights);
     cli_font_path(font, sizeof font);
     snprintf(title, sizeof title, "%s (%s)", ck.model[0] ? ck.model : "model", model);
     pad_config cfg = {.title = title, .font_path = font, .spec = &ck.spec, .params = weights.params,
