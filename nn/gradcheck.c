@@ -181,14 +181,15 @@ static int build_op(nn_graph *g, int op, int z, nn_error *err)
         int shape[2] = {2, 2};
         return nn_graph_reshape(g, z, "reshape", 2, shape, err);
     }
-    case NN_OP_CONV2D: { /* 3 filters of 3x3, stride 2, padding 1: 2x5x5 -> 3x3x3 */
-        int image[3] = {2, 5, 5}, shape[4] = {3, 2, 3, 3};
+    case NN_OP_CONV2D: { /* 3 filters of 3x3 with a bias, stride 2, padding 1: 2x5x5 -> 3x3x3 */
+        int image[3] = {2, 5, 5}, shape[4] = {3, 2, 3, 3}, channels = 3;
         y = nn_graph_reshape(g, z, "image", 3, image, err);
         pair[0] = y;
         pair[1] = nn_graph_param(g, "conv.weight", 4, shape, 1, err);
+        pair[2] = nn_graph_param(g, "conv.bias", 1, &channels, 0, err);
         args.stride = 2;
         args.pad = 1;
-        return y < 0 || pair[1] < 0 ? -1 : nn_graph_op_args(g, op, "conv2d", pair, 2, &args, err);
+        return y < 0 || pair[1] < 0 || pair[2] < 0 ? -1 : nn_graph_op_args(g, op, "conv2d", pair, 3, &args, err);
     }
     case NN_OP_MAXPOOL: /* overlapping 2x2 windows, stride 1: 2x4x4 -> 2x3x3 */
     case NN_OP_AVGPOOL: { /* 3x3 windows, stride 2: 2x5x5 -> 2x2x2 */

@@ -107,9 +107,14 @@ static int add_op(nn_graph *g, nn_node *node, const int *in, int n_in, nn_error 
     int op = node->op;
     if (op <= NN_OP_PARAM || op >= NN_OP_COUNT)
         return nn_error_set(err, NN_EINPUT, "%s: not an op", node->name);
-    if (n_in != nn_ops[op].arity)
-        return nn_error_set(err, NN_EINPUT, "%s: %s takes %d inputs, got %d", node->name,
-                            nn_ops[op].name, nn_ops[op].arity, n_in);
+    int most = nn_ops[op].arity, fewest = nn_ops[op].min_arity ? nn_ops[op].min_arity : most;
+    if (n_in < fewest || n_in > most) {
+        if (fewest == most)
+            return nn_error_set(err, NN_EINPUT, "%s: %s takes %d inputs, got %d", node->name, nn_ops[op].name,
+                                most, n_in);
+        return nn_error_set(err, NN_EINPUT, "%s: %s takes %d to %d inputs, got %d", node->name, nn_ops[op].name,
+                            fewest, most, n_in);
+    }
     node->n_in = n_in;
     for (int i = 0; i < n_in; i++) {
         if (in[i] < 0 || in[i] >= g->n_nodes)

@@ -32,7 +32,7 @@ enum nn_op {
     NN_OP_SOFTMAX_XENT, /* mean over batch of -sum t log softmax(x)   in: x, t */
     NN_OP_SIGMOID_BCE,  /* mean over batch of sum BCE(sigmoid(x), t)  in: x, t */
     NN_OP_MSE,          /* mean over batch of 0.5 * |x - t|^2         in: x, t */
-    NN_OP_CONV2D,       /* y[n,O,OH,OW] = W[O,C,kh,kw] * x[n,C,H,W]     in: x, W */
+    NN_OP_CONV2D,       /* y[n,O,OH,OW] = W[O,C,kh,kw] * x[n,C,H,W] (+ b[O])  in: x, W[, b] */
     NN_OP_MAXPOOL,      /* y[n,C,OH,OW] = max over each kh x kw window   in: x */
     NN_OP_AVGPOOL,      /* y[n,C,OH,OW] = mean over each kh x kw window  in: x */
     NN_OP_LSTM,         /* x[n,T,F] read row by row; y[n,H] or [n,T,H]  in: x, W[4H,F+H], b[4H] */

@@ -181,8 +181,8 @@ static int build_layer(nn_graph *g, const nn_spec *spec, int i, const nn_hparams
         int shape[4] = {layer->units, top->dim[0], layer->kh, layer->kw}, w, b;
         if (add_weights(g, name, 4, shape, layer->bias, &w, &b, err))
             return -1;
-        int in[2] = {x, w};
-        return add_bias(g, name, nn_graph_op_args(g, NN_OP_CONV2D, name, in, 2, &args, err), b, err);
+        int in[3] = {x, w, b}; /* the bias is the op's own input: it adds it in the same pass */
+        return nn_graph_op_args(g, NN_OP_CONV2D, name, in, b >= 0 ? 3 : 2, &args, err);
     }
     case NN_LAYER_MAXPOOL:
     case NN_LAYER_AVGPOOL:

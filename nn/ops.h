@@ -23,6 +23,8 @@ typedef struct nn_op_def {
     /* List the matrix products one training step of this node performs
      * (forward and backward), for the sgemm-bound rate; NULL if none. */
     void (*gemms)(const nn_graph *g, const nn_node *node, int n, nn_gemm_list *out);
+    /* The fewest inputs when the last ones are optional (0: all of them). */
+    int min_arity;
 } nn_op_def;
 
 /* Add a product to a list: a new shape is appended (while there is room),

@@ -466,16 +466,17 @@ static void conv_i8(nn_quant *q, const nn_quant_layer *l, nn_graph *g, nn_node *
     int8_t *plain = q->xq, *padded = plain + round_up(plane, NN_QUANT_ALIGN);
     int8_t *cols = padded + round_up(padded_plane, NN_QUANT_ALIGN);
     int32_t *acc = q->acc;
+    const float *bias = node->n_in > 2 ? g->nodes[node->in[2]].value : NULL;
     for (int s = 0; s < n; s++) {
         quantize_padded(&cs, x->value + (size_t)s * x->size, l->x_scale, plain, padded);
         im2col_i8(&cs, padded, l->k_pad, cols);
         float *y = node->value + (size_t)s * node->size;
         for (int o = 0; o < l->rows; o++) {
             nn_dot_rows_i8(cols, (int)positions, l->k_pad, l->w + (size_t)o * (size_t)l->k_pad, acc);
-            float scale = l->out_scale[o];
+            float scale = l->out_scale[o], b = bias ? bias[o] : 0.0f;
             float *yo = y + (size_t)o * positions;
             for (size_t p = 0; p < positions; p++)
-                yo[p] = (float)acc[p] * scale;
+                yo[p] = (float)acc[p] * scale + b;
         }
     }
 }

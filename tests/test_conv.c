@@ -94,7 +94,8 @@ static void conv_direct_backward(const conv_case *k, const float *x, const float
 }
 
 /* input[C,H,W] -> bias b[C] (zero: makes the conv's input need a gradient)
- * -> conv -> mse.  Returns the conv node; *xin is the node feeding it. */
+ * -> conv with its own bias -> mse.  Returns the conv node; *xin is the
+ * node feeding it. */
 static int conv_graph(nn_graph *g, const conv_case *k, int n, int *xin)
 {
     nn_error err;
@@ -104,10 +105,10 @@ static int conv_graph(nn_graph *g, const conv_case *k, int n, int *xin)
     int b = nn_graph_param(g, "shift", 1, &k->c, 0, &err);
     int pair[2] = {g->input, b};
     *xin = nn_graph_op(g, NN_OP_BIAS, "shifted", pair, 2, 0, &err);
-    pair[0] = *xin;
-    pair[1] = nn_graph_param(g, "conv.weight", 4, wshape, 1, &err);
+    int in[3] = {*xin, nn_graph_param(g, "conv.weight", 4, wshape, 1, &err),
+                 nn_graph_param(g, "conv.bias", 1, &k->o, 0, &err)};
     nn_op_args args = {.stride = k->stride, .pad = k->pad};
-    int y = nn_graph_op_args(g, NN_OP_CONV2D, "conv", pair, 2, &args, &err);
+    int y = nn_graph_op_args(g, NN_OP_CONV2D, "conv", in, 3, &args, &err);
     ck_assert_msg(y >= 0, "%s", err.msg);
     return y;
 }
@@ -123,20 +124,23 @@ START_TEST(test_conv_matches_direct_convolution)
     nn_graph_forward(&g, N);
     nn_graph_backward(&g);
 
-    const nn_node *conv = &g.nodes[y], *x = &g.nodes[g.input], *w = &g.nodes[conv->in[1]];
+    const nn_node *conv = &g.nodes[y], *x = &g.nodes[g.input], *w = &g.nodes[conv->in[1]], *b = &g.nodes[conv->in[2]];
     int oh = out_size(k->h, k->kh, k->stride, k->pad), ow = out_size(k->w, k->kw, k->stride, k->pad);
     ck_assert_int_eq(conv->dim[0], k->o);
     ck_assert_int_eq(conv->dim[1], oh);
     ck_assert_int_eq(conv->dim[2], ow);
     size_t xs = x->size, ys = conv->size;
     double *ref = calloc(ys, sizeof *ref), *dx = calloc(xs, sizeof *dx), *dw = calloc(w->size, sizeof *dw);
+    double *db = calloc((size_t)k->o, sizeof *db);
     float *dy = malloc(ys * sizeof *dy);
     const float *t = g.nodes[g.target].value;
     for (int s = 0; s < N; s++) {
         conv_direct(k, x->value + s * xs, w->value, ref);
         for (size_t i = 0; i < ys; i++) {
-            ck_assert_close(conv->value[s * ys + i], ref[i], 1e-5);
+            size_t o = i / (size_t)(oh * ow);
+            ck_assert_close(conv->value[s * ys + i], ref[i] + b->value[o], 1e-5);
             dy[i] = (conv->value[s * ys + i] - t[s * ys + i]) / N; /* mse's gradient */
+            db[o] += dy[i];
         }
         memset(dx, 0, xs * sizeof *dx);
         conv_direct_backward(k, x->value + s * xs, w->value, dy, dx, dw);
@@ -145,9 +149,12 @@ START_TEST(test_conv_matches_direct_convolution)
     }
     for (size_t i = 0; i < w->size; i++)
         ck_assert_close(w->grad[i], dw[i], 1e-5);
+    for (int o = 0; o < k->o; o++)
+        ck_assert_close(b->grad[o], db[o], 1e-5);
     free(ref);
     free(dx);
     free(dw);
+    free(db);
     free(dy);
     nn_graph_free(&g);
 }
@@ -163,9 +170,11 @@ START_TEST(test_conv_gradient_check)
     int shape[3] = {k->c, k->h, k->w}, wshape[4] = {k->o, k->c, k->kh, k->kw};
     int x = front(&g, N, 3, shape);
     nn_error err;
-    int pair[2] = {x, nn_graph_param(&g, "conv.weight", 4, wshape, 1, &err)};
+    /* odd cases without the optional bias */
+    int in[3] = {x, nn_graph_param(&g, "conv.weight", 4, wshape, 1, &err),
+                 _i % 2 ? -1 : nn_graph_param(&g, "conv.bias", 1, &k->o, 0, &err)};
     nn_op_args args = {.stride = k->stride, .pad = k->pad};
-    int y = nn_graph_op_args(&g, NN_OP_CONV2D, "conv", pair, 2, &args, &err);
+    int y = nn_graph_op_args(&g, NN_OP_CONV2D, "conv", in, _i % 2 ? 2 : 3, &args, &err);
     ck_assert_msg(y >= 0, "%s", err.msg);
     finish(&g, y, N, 200 + (uint64_t)(_i % N_CASES));
     double worst = worst_gradient_error(&g, N);
@@ -174,8 +183,9 @@ START_TEST(test_conv_gradient_check)
 }
 END_TEST
 
-/* The two threads split the batch: outputs must be bitwise the same as on
- * one thread, and the weight gradient the same up to summation order. */
+/* The two threads split the batch: outputs, dx and the bias gradient must
+ * be bitwise the same as on one thread, and the weight gradient the same up
+ * to summation order. */
 START_TEST(test_conv_two_threads_match_one)
 {
     const conv_case *k = &cases[2];
@@ -184,14 +194,16 @@ START_TEST(test_conv_two_threads_match_one)
     nn_graph g;
     int xin, y = conv_graph(&g, k, N, &xin);
     finish(&g, y, N, 300);
-    nn_node *conv = &g.nodes[y], *w = &g.nodes[conv->in[1]];
+    nn_node *conv = &g.nodes[y], *w = &g.nodes[conv->in[1]], *b = &g.nodes[conv->in[2]];
     float *y1 = malloc(N * conv->size * sizeof *y1), *dw1 = malloc(w->size * sizeof *dw1);
+    float *db1 = malloc(b->size * sizeof *db1);
     float *dx1 = malloc(N * g.nodes[xin].size * sizeof *dx1);
     nn_parallel_set_threads(1);
     nn_graph_forward(&g, N);
     nn_graph_backward(&g);
     memcpy(y1, conv->value, N * conv->size * sizeof *y1);
     memcpy(dw1, w->grad, w->size * sizeof *dw1);
+    memcpy(db1, b->grad, b->size * sizeof *db1);
     memcpy(dx1, g.nodes[xin].grad, N * g.nodes[xin].size * sizeof *dx1);
     nn_parallel_set_threads(2);
     nn_graph_forward(&g, N);
@@ -199,10 +211,12 @@ START_TEST(test_conv_two_threads_match_one)
     nn_parallel_set_threads(1);
     ck_assert_mem_eq(conv->value, y1, N * conv->size * sizeof *y1);
     ck_assert_mem_eq(g.nodes[xin].grad, dx1, N * g.nodes[xin].size * sizeof *dx1);
+    ck_assert_mem_eq(b->grad, db1, b->size * sizeof *db1);
     for (size_t i = 0; i < w->size; i++)
         ck_assert_close(w->grad[i], dw1[i], 1e-5);
     free(y1);
     free(dw1);
+    free(db1);
     free(dx1);
     nn_graph_free(&g);
 }

@@ -163,15 +163,15 @@ START_TEST(test_lenet)
     char buf[64];
     build("lenet", 2, &spec, &g, &d);
     check_against_graph(&g, &d);
-    ck_assert_int_eq(d.n_rows, 19);
+    ck_assert_int_eq(d.n_rows, 17); /* the convolutions add their own bias */
     ck_assert_uint_eq(d.params, 61706);
     ck_assert_str_eq(shape(&d, "conv1", buf, sizeof buf), "Nx6x28x28");
     ck_assert_str_eq(shape(&d, "maxpool1", buf, sizeof buf), "Nx6x14x14");
     ck_assert_str_eq(shape(&d, "conv2", buf, sizeof buf), "Nx16x10x10");
     ck_assert_str_eq(shape(&d, "maxpool2", buf, sizeof buf), "Nx16x5x5");
     ck_assert_str_eq(shape(&d, "dense1", buf, sizeof buf), "Nx120");
-    ck_assert_uint_eq(node(&d, "conv1")->params, 6 * 1 * 5 * 5);
-    ck_assert_uint_eq(node(&d, "conv2")->params, 16 * 6 * 5 * 5);
+    ck_assert_uint_eq(node(&d, "conv1")->params, 6 * 1 * 5 * 5 + 6);
+    ck_assert_uint_eq(node(&d, "conv2")->params, 16 * 6 * 5 * 5 + 16);
     ck_assert_uint_eq(node(&d, "dense1")->params, 400 * 120);
     ck_assert_str_eq(node(&d, "conv1")->op_text, "conv2d 5x5 pad 2");
     ck_assert_str_eq(node(&d, "conv2")->op_text, "conv2d 5x5");
@@ -286,11 +286,11 @@ END_TEST
 START_TEST(test_text_drawing)
 {
     char *text = write_to_string(0, "lenet", 0);
-    ck_assert_ptr_nonnull(strstr(text, "lenet: 29 nodes (19 inputs and ops, 10 parameter tensors), 61,706 parameters"));
+    ck_assert_ptr_nonnull(strstr(text, "lenet: 27 nodes (17 inputs and ops, 10 parameter tensors), 61,706 parameters"));
     ck_assert_ptr_nonnull(strstr(text, "| conv1 "));
-    ck_assert_ptr_nonnull(strstr(text, "conv2d 5x5 pad 2  Nx6x28x28      150 params |"));
+    ck_assert_ptr_nonnull(strstr(text, "conv2d 5x5 pad 2  Nx6x28x28      156 params |"));
     ck_assert_ptr_nonnull(strstr(text, "weight 16x6x5x5"));
-    /* ASCII only, every box closed, 18 arrows down the middle */
+    /* ASCII only, every box closed, arrows down the middle */
     for (const char *c = text; *c; c++)
         ck_assert_msg((unsigned char)*c < 128, "non-ASCII byte in ASCII drawing");
     char *save = NULL;
@@ -300,8 +300,8 @@ START_TEST(test_text_drawing)
         size_t len = strlen(line);
         arrows += strspn(line, " ") < len && line[strspn(line, " ")] == 'v';
     }
-    ck_assert_int_eq(boxes, 19);
-    ck_assert_int_eq(arrows, 17); /* every row to the next, except target -> input and into the loss */
+    ck_assert_int_eq(boxes, 17);
+    ck_assert_int_eq(arrows, 15); /* every row to the next, except target -> input and into the loss */
     free(text);
     text = write_to_string(0, "vae", 1);
     ck_assert_ptr_nonnull(strstr(text, "\u2502 gaussian1.kl"));

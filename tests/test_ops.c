@@ -30,7 +30,7 @@ START_TEST(test_op_table)
         {NN_OP_SIGMOID, "sigmoid", 1},      {NN_OP_DROPOUT, "dropout", 1},
         {NN_OP_RESHAPE, "reshape", 1},      {NN_OP_SOFTMAX_XENT, "softmax_xent", 2},
         {NN_OP_SIGMOID_BCE, "sigmoid_bce", 2}, {NN_OP_MSE, "mse", 2},
-        {NN_OP_CONV2D, "conv2d", 2},        {NN_OP_MAXPOOL, "maxpool", 1},
+        {NN_OP_CONV2D, "conv2d", 3},        {NN_OP_MAXPOOL, "maxpool", 1},
         {NN_OP_AVGPOOL, "avgpool", 1},      {NN_OP_LSTM, "lstm", 3},
         {NN_OP_GAUSSIAN, "gaussian", 1},    {NN_OP_KL, "kl", 1},
         {NN_OP_ADD, "add", 2},
@@ -62,6 +62,8 @@ START_TEST(test_graph_build_errors)
     ck_assert_str_eq(err.msg, "mm: input has 5 features per sample but the weight expects 4");
     ck_assert_int_eq(nn_graph_op(&g, NN_OP_RELU, "r", in, 2, 0, &err), -1);
     ck_assert_str_eq(err.msg, "r: relu takes 1 inputs, got 2");
+    ck_assert_int_eq(nn_graph_op(&g, NN_OP_CONV2D, "c", &x, 1, 0, &err), -1); /* the bias is optional, W not */
+    ck_assert_str_eq(err.msg, "c: conv2d takes 2 to 3 inputs, got 1");
     int bad = 7;
     ck_assert_int_eq(nn_graph_op(&g, NN_OP_RELU, "r", &bad, 1, 0, &err), -1);
     ck_assert_str_eq(err.msg, "r: input 0 is not an earlier node");
