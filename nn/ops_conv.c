@@ -1,28 +1,31 @@
 /* Convolution and pooling over per-sample [C,H,W] images.
  *
- * conv2d with stride 1 runs the kernels of conv_kernels.c on a zero-padded
- * copy of each sample: y is a sum of shifted input planes, and dW the same
- * sum taken against the output gradient.  Other strides, CPUs without AVX2,
- * and dx on every path lower each sample to columns (im2col) so that its
- * convolution is one cblas_sgemm: col[K, P] holds, for each of the
- * P = OH*OW output positions, the K = C*kh*kw input values its kernel
- * sees, y[O, P] = W[O, K] col and dcol = W^T dy.  Measured on one core of
- * the 2-core test machine, the direct kernels run lenet's and cnn's first
- * layers 2 to 3 times as fast as im2col and sgemm, whose products there
- * have a K of 25 or 9; on lenet's second layer they gain less (as a whole
- * the lenet step went from 8.6k to 11.9k samples/s on two threads).
+ * conv2d with stride 1, on CPUs with AVX2 and FMA, runs the kernels of
+ * conv_kernels.c with the batch in the vector lanes: each group of 8
+ * samples is transposed so that a vector holds one position of 8 images,
+ * and the forward pass, dW and dx run over the real positions only.
+ * Samples left over when a thread's share is not a multiple of 8 (batch-1
+ * inference, the pad) run forward one at a time on the shifted-plane
+ * kernel, whose sums come out bit for bit the same; backward, a short
+ * group runs with its missing lanes zero, so dx never depends on where a
+ * sample falls.  Other strides and CPUs lower each sample to columns
+ * (im2col) so that its convolution is one cblas_sgemm: col[K, P] holds,
+ * for each of the P = OH*OW output positions, the K = C*kh*kw input values
+ * its kernel sees, y[O, P] = W[O, K] col and dcol = W^T dy.
  *
- * Either way the two threads take half the batch each, one sample at a
- * time: products over groups of samples measured slower, their operands no
- * longer fitting the cache.  The second thread sums its dW apart and the
- * caller adds it in.
+ * The two threads take half the batch each; the second sums its dW apart
+ * and the caller adds it in.  Measured on one core of the 2-core test
+ * machine (lenet, batch 64, one thread): im2col and sgemm 4.9k samples/s,
+ * the shifted-plane kernels per sample with dx through sgemm 6.7k, the
+ * lanes 9.3k.  Per sample, the shifted planes computed the junk columns
+ * past each output row (44% more on lenet's second layer) and dx paid for
+ * sgemm's small products and col2im.
  *
  * The layer's bias, when it has one, is an input of the op rather than a
- * node of its own: it is added as each output is copied out of the
- * kernels' layout, and its gradient summed per sample from dy while dy is
- * in the cache (into aux, then over the samples in order, so that it does
- * not depend on the thread count).  As separate passes over the batch,
- * bias took 7% of a lenet step.
+ * node of its own: it is added as each output leaves the kernels' layout,
+ * and its gradient summed per sample from dy (into aux, then over the
+ * samples in order, so that it does not depend on the thread count).  As
+ * separate passes over the batch, bias took 7% of a lenet step.
  *
  * Pooling takes no padding and drops a partial window at the edge, as
  * PyTorch does by default; max pooling keeps each window's argmax. */
@@ -43,10 +46,12 @@ typedef struct conv_geom {
     int stride, pad;
     size_t k, p;        /* C*kh*kw rows, OH*OW positions per sample */
     int direct;         /* run the kernels of conv_kernels.c, with the layouts below */
-    int wp;             /* the zero-padded input: rows of wp floats, */
-    size_t plane;       /* planes of (h + 2 pad) * wp, */
-    size_t xp_size;     /* all C of them and the slack the shifted reads reach */
-    size_t qa;          /* an output plane: oh * wp positions, rounded up */
+    int hp, wp;         /* the zero-padded input's rows and columns */
+    size_t xl_size;     /* a group of 8 padded inputs in lanes */
+    size_t yl_size;     /* a group of 8 outputs in lanes */
+    size_t plane;       /* one padded input plane, hp * wp, for the shifted kernel */
+    size_t xp_size;     /* all C of them and the slack its shifted reads reach */
+    size_t qa;          /* its output planes: oh * wp positions, rounded up */
     size_t per_thread;  /* scratch floats for one thread */
 } conv_geom;
 
@@ -55,6 +60,11 @@ static int direct_allowed = 1;
 void nn_conv_use_direct(int on)
 {
     direct_allowed = on;
+}
+
+static size_t max_size(size_t a, size_t b)
+{
+    return a > b ? a : b;
 }
 
 static void conv_geometry(const nn_node *node, const nn_node *x, const nn_node *w, conv_geom *cg)
@@ -71,19 +81,23 @@ static void conv_geometry(const nn_node *node, const nn_node *x, const nn_node *
     cg->ow = (cg->w + 2 * cg->pad - cg->kw) / cg->stride + 1;
     cg->k = (size_t)cg->c * cg->kh * cg->kw;
     cg->p = (size_t)cg->oh * cg->ow;
-    cg->per_thread = cg->k * cg->p; /* im2col's columns, which dx uses on either path */
+    cg->per_thread = cg->k * cg->p; /* im2col's columns */
     cg->direct = cg->stride == 1 && direct_allowed && nn_conv_kernels_available();
     if (cg->stride != 1)
         return;
+    cg->hp = cg->h + 2 * cg->pad;
     cg->wp = cg->w + 2 * cg->pad;
-    cg->plane = (size_t)(cg->h + 2 * cg->pad) * cg->wp;
+    cg->xl_size = (size_t)cg->c * cg->hp * cg->wp * 8;
+    cg->yl_size = (size_t)cg->o * cg->p * 8;
+    cg->plane = (size_t)cg->hp * cg->wp;
     cg->qa = ((size_t)cg->oh * cg->wp + NN_CONV_BLOCK - 1) / NN_CONV_BLOCK * NN_CONV_BLOCK;
     /* the last plane's shifted reads run kh-1 rows and kw-1 columns past
      * its first qa positions */
     size_t reach = (size_t)(cg->c - 1) * cg->plane + (size_t)(cg->kh - 1) * cg->wp + (size_t)(cg->kw - 1) + cg->qa;
-    cg->xp_size = (size_t)cg->c * cg->plane > reach ? (size_t)cg->c * cg->plane : reach;
-    /* room for the direct path too: tests switch between them */
-    cg->per_thread += cg->xp_size + (size_t)cg->o * cg->qa;
+    cg->xp_size = max_size((size_t)cg->c * cg->plane, reach);
+    /* room for every path, one at a time: tests switch between them */
+    size_t lanes = 2 * cg->xl_size + cg->yl_size, shifted = cg->xp_size + (size_t)cg->o * cg->qa;
+    cg->per_thread = max_size(cg->per_thread, max_size(lanes, shifted));
 }
 
 /* ---- conv2d: y[n,O,OH,OW] = W[O,C,kh,kw] * x[n,C,H,W] -------------------- */
@@ -321,49 +335,137 @@ static void unpad_planes(const float *restrict src, int planes, int h, int w, si
         }
 }
 
+/* Samples [0, g) of src, `size` floats apart, each planes of h x w, into
+ * lanes: planes of hp x wp, pad rows and columns in.  A whole group goes
+ * through 8 x 8 transposes, row by row or, unpadded, as one run. */
+static void to_lanes(const float *restrict src, size_t size, int g, int planes, int h, int w, int pad, int hp,
+                     int wp, float *restrict dst)
+{
+    if (g == 8) {
+        const float *rows[8];
+        if (pad == 0) {
+            for (int l = 0; l < 8; l++)
+                rows[l] = src + l * size;
+            nn_lanes_in(rows, (size_t)planes * h * w, dst);
+            return;
+        }
+        for (int c = 0; c < planes; c++)
+            for (int i = 0; i < h; i++) {
+                for (int l = 0; l < 8; l++)
+                    rows[l] = src + l * size + ((size_t)c * h + i) * w;
+                nn_lanes_in(rows, (size_t)w, dst + (((size_t)c * hp + i + pad) * wp + pad) * 8);
+            }
+        return;
+    }
+    for (int l = 0; l < g; l++)
+        for (int c = 0; c < planes; c++)
+            for (int i = 0; i < h; i++) {
+                const float *restrict from = src + l * size + ((size_t)c * h + i) * w;
+                float *restrict to = dst + (((size_t)c * hp + i + pad) * wp + pad) * 8 + l;
+                for (int j = 0; j < w; j++)
+                    to[(size_t)j * 8] = from[j];
+            }
+}
+
+/* The reverse, for samples [0, g): written, or added when `add` is set,
+ * plus bias[c] on plane c when there is a bias. */
+static void from_lanes(const float *restrict src, int g, int planes, int h, int w, int pad, int hp, int wp,
+                       const float *restrict bias, float *restrict dst, size_t size, int add)
+{
+    if (g == 8) {
+        float *rows[8];
+        for (int c = 0; c < planes; c++) {
+            float b = bias ? bias[c] : 0.0f;
+            if (pad == 0) { /* the plane as one run */
+                for (int l = 0; l < 8; l++)
+                    rows[l] = dst + l * size + (size_t)c * h * w;
+                nn_lanes_out(src + (size_t)c * h * w * 8, (size_t)h * w, rows, b, add);
+                continue;
+            }
+            for (int i = 0; i < h; i++) {
+                for (int l = 0; l < 8; l++)
+                    rows[l] = dst + l * size + ((size_t)c * h + i) * w;
+                nn_lanes_out(src + (((size_t)c * hp + i + pad) * wp + pad) * 8, (size_t)w, rows, b, add);
+            }
+        }
+        return;
+    }
+    for (int l = 0; l < g; l++)
+        for (int c = 0; c < planes; c++) {
+            float b = bias ? bias[c] : 0.0f;
+            for (int i = 0; i < h; i++) {
+                const float *restrict from = src + (((size_t)c * hp + i + pad) * wp + pad) * 8 + l;
+                float *restrict to = dst + l * size + ((size_t)c * h + i) * w;
+                for (int j = 0; j < w; j++)
+                    to[j] = (add ? to[j] : 0.0f) + (from[(size_t)j * 8] + b);
+            }
+        }
+}
+
+/* Full groups of 8 in lanes; the rest one at a time on the shifted planes,
+ * which sum each output in the same order (c, i, j from zero). */
 static void conv_forward_direct(void *ctx, size_t begin, size_t end, int part)
 {
     const conv_job *job = ctx;
     const conv_geom *cg = &job->cg;
-    float *xp = thread_scratch(job, part) + cg->k * cg->p, *yq = xp + cg->xp_size;
+    const nn_node *x = job->x;
+    nn_node *node = job->node;
+    float *scratch = thread_scratch(job, part);
+    size_t s = begin;
+    if (end - begin >= 8) {
+        float *xl = scratch, *yl = xl + cg->xl_size;
+        memset(xl, 0, cg->xl_size * sizeof *xl); /* the padding */
+        for (; s + 8 <= end; s += 8) {
+            to_lanes(x->value + s * x->size, x->size, 8, cg->c, cg->h, cg->w, cg->pad, cg->hp, cg->wp, xl);
+            nn_conv_lanes(cg->o, cg->c, cg->kh, cg->kw, cg->hp, cg->wp, job->w->value, xl, yl);
+            from_lanes(yl, 8, cg->o, cg->oh, cg->ow, 0, cg->oh, cg->ow, job->bias, node->value + s * node->size,
+                       node->size, 0);
+        }
+    }
+    if (s == end)
+        return;
+    float *xp = scratch, *yq = xp + cg->xp_size;
     memset(xp, 0, cg->xp_size * sizeof *xp);
-    for (size_t s = begin; s < end; s++) {
-        pad_planes(job->x->value + s * job->x->size, cg->c, cg->h, cg->w, xp, cg->plane, cg->wp, cg->pad);
+    for (; s < end; s++) {
+        pad_planes(x->value + s * x->size, cg->c, cg->h, cg->w, xp, cg->plane, cg->wp, cg->pad);
         nn_conv_shifted(cg->o, cg->c, cg->kh, cg->kw, job->w->value, xp, cg->plane, cg->wp, cg->qa, yq);
-        unpad_planes(yq, cg->o, cg->oh, cg->ow, cg->qa, cg->wp, job->bias, job->node->value + s * job->node->size);
+        unpad_planes(yq, cg->o, cg->oh, cg->ow, cg->qa, cg->wp, job->bias, node->value + s * node->size);
     }
 }
 
-/* dW by the direct kernel; dx as on the im2col path, which measured as fast
- * on lenet and cnn as the direct ways to it (the forward kernel over dy
- * padded by k - 1 - pad, with the kernel flipped; or W^T dy by the kernel,
- * added back tap by tap). */
+/* Groups of 8 in lanes, the last one short with its missing lanes zero. */
 static void conv_backward_direct(void *ctx, size_t begin, size_t end, int part)
 {
     const conv_job *job = ctx;
     const conv_geom *cg = &job->cg;
     const nn_node *node = job->node;
     nn_node *x = job->x, *w = job->w;
-    float *col = thread_scratch(job, part), *xp = col + cg->k * cg->p, *dyq = xp + cg->xp_size;
+    float *xl = thread_scratch(job, part), *dxl = xl + cg->xl_size, *dyl = dxl + cg->xl_size;
     float *dw = part == 0 ? w->grad : second_dw(job);
-    if (w->needs_grad) {
-        /* the padding, and dy's columns past ow, must read as zeros */
-        memset(xp, 0, cg->xp_size * sizeof *xp);
-        memset(dyq, 0, (size_t)cg->o * cg->qa * sizeof *dyq);
-        if (part == 1 || job->w_first)
-            memset(dw, 0, (size_t)cg->o * cg->k * sizeof *dw);
-    }
-    for (size_t s = begin; s < end; s++) {
+    if (w->needs_grad && (part == 1 || job->w_first))
+        memset(dw, 0, (size_t)cg->o * cg->k * sizeof *dw);
+    memset(xl, 0, cg->xl_size * sizeof *xl);
+    for (size_t s = begin; s < end; s += 8) {
+        int g = end - s < 8 ? (int)(end - s) : 8;
         const float *dy = node->grad + s * node->size;
         if (job->db_rows)
-            channel_sums(dy, cg->o, cg->p, job->db_rows + s * cg->o);
-        if (w->needs_grad) {
-            pad_planes(x->value + s * x->size, cg->c, cg->h, cg->w, xp, cg->plane, cg->wp, cg->pad);
-            pad_planes(dy, cg->o, cg->oh, cg->ow, dyq, cg->qa, cg->wp, 0);
-            nn_conv_shifted_dw(cg->o, cg->c, cg->kh, cg->kw, dyq, xp, cg->plane, cg->wp, cg->qa, dw);
+            for (int l = 0; l < g; l++)
+                channel_sums(dy + l * node->size, cg->o, cg->p, job->db_rows + (s + l) * cg->o);
+        if (g < 8) {
+            memset(xl, 0, cg->xl_size * sizeof *xl);
+            memset(dyl, 0, cg->yl_size * sizeof *dyl);
         }
-        if (x->needs_grad)
-            conv_dx_lowered(cg, w->value, dy, col, x->grad + s * x->size, job->x_first);
+        to_lanes(dy, node->size, g, cg->o, cg->oh, cg->ow, 0, cg->oh, cg->ow, dyl);
+        if (w->needs_grad) {
+            to_lanes(x->value + s * x->size, x->size, g, cg->c, cg->h, cg->w, cg->pad, cg->hp, cg->wp, xl);
+            nn_conv_lanes_dw(cg->o, cg->c, cg->kh, cg->kw, cg->hp, cg->wp, dyl, xl, dw);
+        }
+        if (x->needs_grad) {
+            memset(dxl, 0, cg->xl_size * sizeof *dxl);
+            nn_conv_lanes_dx(cg->o, cg->c, cg->kh, cg->kw, cg->hp, cg->wp, w->value, dyl, dxl);
+            from_lanes(dxl, g, cg->c, cg->h, cg->w, cg->pad, cg->hp, cg->wp, NULL, x->grad + s * x->size, x->size,
+                       !job->x_first);
+        }
     }
 }
 

@@ -116,7 +116,7 @@ static int conv_graph(nn_graph *g, const conv_case *k, int n, int *xin)
 START_TEST(test_conv_matches_direct_convolution)
 {
     const conv_case *k = case_for(_i);
-    enum { N = 3 };
+    enum { N = 11 }; /* a group of 8 in the lanes and 3 more */
     nn_graph g;
     int xin, y = conv_graph(&g, k, N, &xin);
     finish(&g, y, N, 100 + (uint64_t)(_i % N_CASES));
@@ -189,7 +189,7 @@ END_TEST
 START_TEST(test_conv_two_threads_match_one)
 {
     const conv_case *k = &cases[2];
-    enum { N = 7 };
+    enum { N = 21 }; /* groups of 8 and short ones, split differently on two threads */
     nn_conv_use_direct(1);
     nn_graph g;
     int xin, y = conv_graph(&g, k, N, &xin);
@@ -218,6 +218,32 @@ START_TEST(test_conv_two_threads_match_one)
     free(dw1);
     free(db1);
     free(dx1);
+    nn_graph_free(&g);
+}
+END_TEST
+
+/* A sample's output is the same, bit for bit, whether it runs in a group of
+ * 8 in the lanes or alone on the shifted planes (batch-1 inference). */
+START_TEST(test_conv_alone_matches_group)
+{
+    const conv_case *k = &cases[_i];
+    enum { N = 9 };
+    nn_conv_use_direct(1);
+    nn_parallel_set_threads(1);
+    nn_graph g;
+    int xin, y = conv_graph(&g, k, N, &xin);
+    finish(&g, y, N, 400 + (uint64_t)_i);
+    nn_node *conv = &g.nodes[y];
+    nn_graph_forward(&g, N);
+    float *grouped = malloc(N * conv->size * sizeof *grouped);
+    memcpy(grouped, conv->value, N * conv->size * sizeof *grouped);
+    nn_node *in = &g.nodes[g.input];
+    for (int s = 0; s < N; s += 4) { /* samples 0 and 4 ran in the lanes, 8 alone */
+        memcpy(in->value, in->value + s * in->size, in->size * sizeof(float));
+        nn_graph_forward(&g, 1);
+        ck_assert_mem_eq(conv->value, grouped + s * conv->size, conv->size * sizeof *grouped);
+    }
+    free(grouped);
     nn_graph_free(&g);
 }
 END_TEST
@@ -512,6 +538,7 @@ static Suite *conv_suite(void)
     tcase_add_loop_test(conv, test_conv_matches_direct_convolution, 0, 2 * N_CASES);
     tcase_add_loop_test(conv, test_conv_gradient_check, 0, 2 * N_CASES);
     tcase_add_test(conv, test_conv_two_threads_match_one);
+    tcase_add_loop_test(conv, test_conv_alone_matches_group, 0, N_CASES);
     suite_add_tcase(suite, conv);
     TCase *pool = tcase_create("pooling");
     tcase_add_test(pool, test_maxpool_by_hand);
