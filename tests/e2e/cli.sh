@@ -348,17 +348,18 @@ expect_exit 0 "$nnlab" info "$tmp/tiny.spec" && expect_in "$tmp/out" "Model tiny
 printf '\177ELF, not a model\n' >"$tmp/junk.bin"
 expect_exit 2 "$nnlab" info "$tmp/junk.bin" && expect_in "$tmp/err" "$tmp/junk.bin:1:"
 expect_exit 0 env LANG=C.UTF-8 LC_ALL=C.UTF-8 "$nnlab" info lenet --graph &&
-	expect_in "$tmp/out" "lenet: 29 nodes (19 inputs and ops, 10 parameter tensors), 61,706 parameters"
-expect_in "$tmp/out" "│ conv1       conv2d 5x5 pad 2  N×6×28×28      150 params │"
-expect_in "$tmp/out" "│             weight 16×6×5×5 "
+	expect_in "$tmp/out" "lenet: 27 nodes (17 inputs and ops, 10 parameter tensors), 61,706 parameters"
+expect_in "$tmp/out" "│ conv1       conv2d 5x5 pad 2  N×6×28×28      156 params │"
+expect_in "$tmp/out" "│             weight 6×1×5×5, bias 6 "
+expect_in "$tmp/out" "│             weight 16×6×5×5, bias 16 "
 expect_in "$tmp/out" "│ loss        softmax_xent      scalar                    │◀─┘"
-python3 - "$tmp/out" <<'PY' || fail "info lenet --graph: 19 boxes, 17 arrows"
+python3 - "$tmp/out" <<'PY' || fail "info lenet --graph: 17 boxes, 15 arrows"
 import sys
 lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
 boxes = [l for l in lines if l.startswith("│ ") and l[2] != " "]
-assert len(boxes) == 19, len(boxes)
-assert sum(l.strip().startswith("▼") for l in lines) == 17
-assert [b.split()[1] for b in boxes[:4]] == ["target", "input", "conv1", "conv1.add"], boxes[:4]
+assert len(boxes) == 17, len(boxes)
+assert sum(l.strip().startswith("▼") for l in lines) == 15
+assert [b.split()[1] for b in boxes[:4]] == ["target", "input", "conv1", "relu1"], boxes[:4]
 PY
 checks=$((checks + 1))
 expect_exit 0 env LANG=C LC_ALL=C "$nnlab" info lenet --graph && expect_in "$tmp/out" "| conv1       conv2d 5x5 pad 2  Nx6x28x28"
