@@ -18,11 +18,13 @@
  * thread or the batch. */
 #include "conv_kernels.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include "simd.h"
+
+#if NN_X86_KERNELS
 
 #include <immintrin.h>
 
-#define KERNEL __attribute__((target("avx2,fma")))
+#define KERNEL NN_AVX2
 /* The block loops run a constant number of times; unrolled, their
  * accumulators live in registers.  Clang unrolls them unasked. */
 #if defined(__clang__)
@@ -33,7 +35,7 @@
 
 int nn_conv_kernels_available(void)
 {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return nn_cpu_has_avx2();
 }
 
 /* ---- forward: OB output channels x NV * 8 positions ---------------------- */

@@ -94,7 +94,7 @@ static void lstm_reference(int t_steps, int f, int h, const float *x, const floa
 START_TEST(test_lstm_matches_reference)
 {
     int all = _i;
-    enum { N = 3, T = 5, F = 3, H = 4 };
+    enum { N = 3, T = 5, F = 3, H = 11 }; /* a vector of 8 units (AVX2) and 3 more */
     nn_graph g;
     int y = lstm_graph(&g, N, T, F, H, all);
     finish(&g, y, N, 10 + (uint64_t)_i);
@@ -116,7 +116,7 @@ END_TEST
  * and (case 2) a seq=1 lstm into a last-step one. */
 START_TEST(test_lstm_gradient_check)
 {
-    enum { N = 3, T = 4, F = 3, H = 3, H2 = 2 };
+    enum { N = 3, T = 4, F = 3, H = 9, H2 = 2 };
     nn_graph g;
     int shape[2] = {T, F}, w1[2] = {4 * H, F + H}, w2[2] = {4 * H2, H + H2};
     int x = front(&g, N, 2, shape);
