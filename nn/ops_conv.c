@@ -500,8 +500,8 @@ void nn_conv2d_backward(nn_graph *g, nn_node *node, int n)
 
 /* The products of the im2col path, one per sample each: the forward, the
  * weight gradient and, when the input needs one, the column gradient.  The
- * direct path does this arithmetic and some more (the junk columns, and the
- * zeros around dy for dx): these products are the sgemm-bound either way. */
+ * direct path does the same arithmetic (dx without col2im's adds): these
+ * products are the sgemm-bound either way. */
 void nn_conv2d_gemms(const nn_graph *g, const nn_node *node, int n, nn_gemm_list *out)
 {
     const nn_node *x = &g->nodes[node->in[0]], *w = &g->nodes[node->in[1]];
