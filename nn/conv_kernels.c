@@ -24,7 +24,6 @@
 
 #include <immintrin.h>
 
-#define KERNEL NN_AVX2
 /* The block loops run a constant number of times; unrolled, their
  * accumulators live in registers.  Clang unrolls them unasked. */
 #if defined(__clang__)
@@ -38,11 +37,17 @@ int nn_conv_kernels_available(void)
     return nn_cpu_has_avx2();
 }
 
-/* ---- forward: OB output channels x NV * 8 positions ---------------------- */
+/* ---- forward: OB output channels x NV vectors of 8 --------------------- */
 
-#define SHIFTED_BLOCK(OB, NV)                                                                                     \
-    KERNEL static void shifted_##OB##_##NV(const float *w, size_t w_stride, const float *x, size_t plane, int wp,   \
-                                           int c_in, int kh, int kw, float *out, size_t qa)                         \
+/* acc[o][v] = sum over c, i, j of w[o][c][i][j] * the vector at
+ * x + c*c_stride + i*row_stride + j*tap_stride + 8*v: on shifted planes a
+ * tap moves one float (v: 8 positions further), in lanes 8 (v: the next
+ * position of 8 samples).  Either way every output is summed in the order
+ * c, i, j from zero, so the two layouts agree bit for bit. */
+#define FORWARD_BLOCK(OB, NV)                                                                                     \
+    NN_AVX2 static void forward_##OB##_##NV(const float *w, size_t w_stride, const float *x, size_t c_stride,       \
+                                           size_t row_stride, size_t tap_stride, int c_in, int kh, int kw,          \
+                                           float *out, size_t out_stride)                                           \
     {                                                                                                               \
         __m256 acc[OB][NV];                                                                                         \
         UNROLLED for (int o = 0; o < OB; o++)                                                                       \
@@ -50,11 +55,11 @@ int nn_conv_kernels_available(void)
                 acc[o][v] = _mm256_setzero_ps();                                                                    \
         for (int c = 0; c < c_in; c++)                                                                              \
             for (int i = 0; i < kh; i++) {                                                                          \
-                const float *xr = x + c * plane + (size_t)i * wp, *wr = w + ((size_t)c * kh + i) * kw;              \
-                for (int j = 0; j < kw; j++) {                                                                      \
+                const float *xr = x + c * c_stride + i * row_stride, *wr = w + ((size_t)c * kh + i) * kw;           \
+                for (int j = 0; j < kw; j++, xr += tap_stride) {                                                    \
                     __m256 xv[NV];                                                                                  \
                     UNROLLED for (int v = 0; v < NV; v++)                                                           \
-                        xv[v] = _mm256_loadu_ps(xr + j + 8 * v);                                                    \
+                        xv[v] = _mm256_loadu_ps(xr + 8 * v);                                                        \
                     UNROLLED for (int o = 0; o < OB; o++) {                                                         \
                         __m256 wv = _mm256_broadcast_ss(wr + o * w_stride + j);                                     \
                         UNROLLED for (int v = 0; v < NV; v++)                                                       \
@@ -64,20 +69,35 @@ int nn_conv_kernels_available(void)
             }                                                                                                       \
         UNROLLED for (int o = 0; o < OB; o++)                                                                       \
             UNROLLED for (int v = 0; v < NV; v++)                                                                   \
-                _mm256_storeu_ps(out + o * qa + 8 * v, acc[o][v]);                                                  \
+                _mm256_storeu_ps(out + o * out_stride + 8 * v, acc[o][v]);                                          \
     }
 
-SHIFTED_BLOCK(1, 2)
-SHIFTED_BLOCK(2, 2)
-SHIFTED_BLOCK(3, 2)
-SHIFTED_BLOCK(4, 2)
-SHIFTED_BLOCK(5, 2)
-SHIFTED_BLOCK(6, 2)
-SHIFTED_BLOCK(4, 3)
-SHIFTED_BLOCK(4, 1)
+FORWARD_BLOCK(1, 1)
+FORWARD_BLOCK(1, 2)
+FORWARD_BLOCK(1, 3)
+FORWARD_BLOCK(2, 1)
+FORWARD_BLOCK(2, 2)
+FORWARD_BLOCK(2, 3)
+FORWARD_BLOCK(3, 1)
+FORWARD_BLOCK(3, 2)
+FORWARD_BLOCK(3, 3)
+FORWARD_BLOCK(4, 1)
+FORWARD_BLOCK(4, 2)
+FORWARD_BLOCK(4, 3)
+FORWARD_BLOCK(5, 2)
+FORWARD_BLOCK(6, 1)
+FORWARD_BLOCK(6, 2)
 
-typedef void (*shifted_fn)(const float *, size_t, const float *, size_t, int, int, int, int, float *, size_t);
-static const shifted_fn shifted_16[6] = {shifted_1_2, shifted_2_2, shifted_3_2, shifted_4_2, shifted_5_2, shifted_6_2};
+typedef void (*forward_fn)(const float *, size_t, const float *, size_t, size_t, size_t, int, int, int, float *,
+                           size_t);
+/* [OB - 1][NV - 1] for OB <= 4 */
+static const forward_fn forward_blocks[4][3] = {
+    {forward_1_1, forward_1_2, forward_1_3},
+    {forward_2_1, forward_2_2, forward_2_3},
+    {forward_3_1, forward_3_2, forward_3_3},
+    {forward_4_1, forward_4_2, forward_4_3},
+};
+static const forward_fn shifted_16[6] = {forward_1_2, forward_2_2, forward_3_2, forward_4_2, forward_5_2, forward_6_2};
 
 void nn_conv_shifted(int o_out, int c_in, int kh, int kw, const float *w, const float *x, size_t plane, int wp,
                      size_t qa, float *out)
@@ -90,9 +110,9 @@ void nn_conv_shifted(int o_out, int c_in, int kh, int kw, const float *w, const 
         for (int o = 0; o < o_out; o += 4) {
             size_t q = 0;
             for (; q + 24 <= qa; q += 24)
-                shifted_4_3(w + o * w_stride, w_stride, x + q, plane, wp, c_in, kh, kw, out + o * qa + q, qa);
+                forward_4_3(w + o * w_stride, w_stride, x + q, plane, (size_t)wp, 1, c_in, kh, kw, out + o * qa + q, qa);
             for (; q < qa; q += 8)
-                shifted_4_1(w + o * w_stride, w_stride, x + q, plane, wp, c_in, kh, kw, out + o * qa + q, qa);
+                forward_4_1(w + o * w_stride, w_stride, x + q, plane, (size_t)wp, 1, c_in, kh, kw, out + o * qa + q, qa);
         }
         return;
     }
@@ -101,16 +121,16 @@ void nn_conv_shifted(int o_out, int c_in, int kh, int kw, const float *w, const 
     int blocks = (o_out + 5) / 6;
     for (int b = 0, o = 0; b < blocks; b++) {
         int ob = (o_out - o + (blocks - b) - 1) / (blocks - b);
-        shifted_fn fn = shifted_16[ob - 1];
+        forward_fn fn = shifted_16[ob - 1];
         for (size_t q = 0; q < qa; q += NN_CONV_BLOCK)
-            fn(w + o * w_stride, w_stride, x + q, plane, wp, c_in, kh, kw, out + o * qa + q, qa);
+            fn(w + o * w_stride, w_stride, x + q, plane, (size_t)wp, 1, c_in, kh, kw, out + o * qa + q, qa);
         o += ob;
     }
 }
 
 /* ---- the batch in the lanes (see conv_kernels.h) ------------------------ */
 
-KERNEL static inline float lane_sum(__m256 v)
+NN_AVX2 static inline float lane_sum(__m256 v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -118,9 +138,8 @@ KERNEL static inline float lane_sum(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
-
 /* r[l] = 8 floats of row l becomes r[m] = float m of every row. */
-KERNEL static inline void transpose8(__m256 r[8])
+NN_AVX2 static inline void transpose8(__m256 r[8])
 {
     __m256 t[8], u[8];
     for (int i = 0; i < 4; i++) {
@@ -139,7 +158,7 @@ KERNEL static inline void transpose8(__m256 r[8])
     }
 }
 
-KERNEL void nn_lanes_in(const float *const src[8], size_t count, float *dst)
+NN_AVX2 void nn_lanes_in(const float *const src[8], size_t count, float *dst)
 {
     size_t k = 0;
     for (; k + 8 <= count; k += 8) {
@@ -155,7 +174,7 @@ KERNEL void nn_lanes_in(const float *const src[8], size_t count, float *dst)
             dst[k * 8 + l] = src[l][k];
 }
 
-KERNEL void nn_lanes_out(const float *src, size_t count, float *const dst[8], float bias, int add)
+NN_AVX2 void nn_lanes_out(const float *src, size_t count, float *const dst[8], float bias, int add)
 {
     size_t k = 0;
     __m256 b = _mm256_set1_ps(bias);
@@ -183,57 +202,6 @@ static int even_block(int left, int most)
     return (left + blocks - 1) / blocks;
 }
 
-/* OB output channels x XB positions of one output row. */
-#define LANES_BLOCK(OB, XB)                                                                                       \
-    KERNEL static void lanes_##OB##_##XB(const float *w, size_t w_stride, const float *x, int c_in, int kh, int kw, \
-                                         int hp, int wp, float *y, size_t y_stride)                                 \
-    {                                                                                                               \
-        __m256 acc[OB][XB];                                                                                         \
-        UNROLLED for (int o = 0; o < OB; o++)                                                                       \
-            UNROLLED for (int v = 0; v < XB; v++)                                                                   \
-                acc[o][v] = _mm256_setzero_ps();                                                                    \
-        for (int c = 0; c < c_in; c++)                                                                              \
-            for (int i = 0; i < kh; i++) {                                                                          \
-                const float *xr = x + ((size_t)c * hp + i) * wp * 8, *wr = w + ((size_t)c * kh + i) * kw;           \
-                for (int j = 0; j < kw; j++) {                                                                      \
-                    __m256 xv[XB];                                                                                  \
-                    UNROLLED for (int v = 0; v < XB; v++)                                                           \
-                        xv[v] = _mm256_loadu_ps(xr + (size_t)(j + v) * 8);                                          \
-                    UNROLLED for (int o = 0; o < OB; o++) {                                                         \
-                        __m256 wv = _mm256_broadcast_ss(wr + o * w_stride + j);                                     \
-                        UNROLLED for (int v = 0; v < XB; v++)                                                       \
-                            acc[o][v] = _mm256_fmadd_ps(wv, xv[v], acc[o][v]);                                      \
-                    }                                                                                               \
-                }                                                                                                   \
-            }                                                                                                       \
-        UNROLLED for (int o = 0; o < OB; o++)                                                                       \
-            UNROLLED for (int v = 0; v < XB; v++)                                                                   \
-                _mm256_storeu_ps(y + o * y_stride + 8 * v, acc[o][v]);                                              \
-    }
-
-LANES_BLOCK(1, 1)
-LANES_BLOCK(1, 2)
-LANES_BLOCK(1, 3)
-LANES_BLOCK(2, 1)
-LANES_BLOCK(2, 2)
-LANES_BLOCK(2, 3)
-LANES_BLOCK(3, 1)
-LANES_BLOCK(3, 2)
-LANES_BLOCK(3, 3)
-LANES_BLOCK(4, 1)
-LANES_BLOCK(4, 2)
-LANES_BLOCK(4, 3)
-LANES_BLOCK(6, 1)
-LANES_BLOCK(6, 2)
-
-typedef void (*lanes_fn)(const float *, size_t, const float *, int, int, int, int, int, float *, size_t);
-static const lanes_fn lanes_blocks[4][3] = {
-    {lanes_1_1, lanes_1_2, lanes_1_3},
-    {lanes_2_1, lanes_2_2, lanes_2_3},
-    {lanes_3_1, lanes_3_2, lanes_3_3},
-    {lanes_4_1, lanes_4_2, lanes_4_3},
-};
-
 void nn_conv_lanes(int o_out, int c_in, int kh, int kw, int hp, int wp, const float *w, const float *x, float *y)
 {
     int oh = hp - kh + 1, ow = wp - kw + 1;
@@ -245,9 +213,9 @@ void nn_conv_lanes(int o_out, int c_in, int kh, int kw, int hp, int wp, const fl
         for (int r = 0; r < oh; r++)
             for (int s = 0; s < ow;) {
                 int xb = even_block(ow - s, ob == 6 ? 2 : 3);
-                lanes_fn fn = ob == 6 ? (xb == 2 ? lanes_6_2 : lanes_6_1) : lanes_blocks[ob - 1][xb - 1];
-                fn(w + o * w_stride, w_stride, x + ((size_t)r * wp + s) * 8, c_in, kh, kw, hp, wp,
-                   y + o * y_stride + ((size_t)r * ow + s) * 8, y_stride);
+                forward_fn fn = ob == 6 ? (xb == 2 ? forward_6_2 : forward_6_1) : forward_blocks[ob - 1][xb - 1];
+                fn(w + o * w_stride, w_stride, x + ((size_t)r * wp + s) * 8, (size_t)hp * wp * 8, (size_t)wp * 8, 8,
+                   c_in, kh, kw, y + o * y_stride + ((size_t)r * ow + s) * 8, y_stride);
                 s += xb;
             }
         o += ob;
@@ -256,7 +224,7 @@ void nn_conv_lanes(int o_out, int c_in, int kh, int kw, int hp, int wp, const fl
 
 /* OB output channels x TB kernel taps, over every position of the group. */
 #define LANES_DW_BLOCK(OB, TB)                                                                                    \
-    KERNEL static void lanes_dw_##OB##_##TB(const float *dy, size_t dy_stride, const float *x, const size_t *off,  \
+    NN_AVX2 static void lanes_dw_##OB##_##TB(const float *dy, size_t dy_stride, const float *x, const size_t *off,  \
                                             int oh, int ow, int wp, float *dw, size_t dw_stride)                    \
     {                                                                                                               \
         __m256 acc[OB][TB];                                                                                         \
@@ -326,7 +294,7 @@ void nn_conv_lanes_dw(int o_out, int c_in, int kh, int kw, int hp, int wp, const
 /* TB kernel taps of one input channel x XB positions of one output row:
  * sum W^T dy over the output channels, then add it onto dx. */
 #define LANES_DX_BLOCK(TB, XB)                                                                                    \
-    KERNEL static void lanes_dx_##TB##_##XB(const float *w, size_t w_stride, const float *dy, size_t dy_stride,    \
+    NN_AVX2 static void lanes_dx_##TB##_##XB(const float *w, size_t w_stride, const float *dy, size_t dy_stride,    \
                                             int o_out, const size_t *off, float *dx)                                \
     {                                                                                                               \
         __m256 acc[TB][XB];                                                                                         \
@@ -346,7 +314,7 @@ void nn_conv_lanes_dw(int o_out, int c_in, int kh, int kw, int hp, int wp, const
         UNROLLED for (int u = 0; u < TB; u++)                                                                       \
             UNROLLED for (int v = 0; v < XB; v++) {                                                                 \
                 float *p = dx + off[u] + 8 * v;                                                                     \
-                _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), acc[u][v]));                                 \
+                _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), acc[u][v]));                                  \
             }                                                                                                       \
     }
 

@@ -118,6 +118,11 @@ static inline float nn_fast_log1pf(float x)
 int nn_infer_same(nn_graph *g, nn_node *node, nn_error *err);
 
 /* ops_conv.c */
+/* A conv2d node's bias: its optional third input, or NULL. */
+static inline nn_node *nn_conv2d_bias(nn_graph *g, const nn_node *node)
+{
+    return node->n_in > 2 ? nn_op_input(g, node, 2) : NULL;
+}
 int nn_conv2d_infer(nn_graph *g, nn_node *node, nn_error *err);
 void nn_conv2d_forward(nn_graph *g, nn_node *node, int n);
 void nn_conv2d_backward(nn_graph *g, nn_node *node, int n);

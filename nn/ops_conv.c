@@ -105,7 +105,7 @@ static void conv_geometry(const nn_node *node, const nn_node *x, const nn_node *
 int nn_conv2d_infer(nn_graph *g, nn_node *node, nn_error *err)
 {
     const nn_node *x = nn_op_input(g, node, 0), *w = nn_op_input(g, node, 1);
-    const nn_node *b = node->n_in > 2 ? nn_op_input(g, node, 2) : NULL;
+    const nn_node *b = nn_conv2d_bias(g, node);
     if (!x->batched || x->ndim != 3)
         return nn_error_set(err, NN_EINPUT, "%s: conv needs images of shape CxHxW, such as 1x28x28", node->name);
     if (w->batched || w->ndim != 4 || w->dim[1] != x->dim[0])
@@ -472,8 +472,8 @@ static void conv_backward_direct(void *ctx, size_t begin, size_t end, int part)
 void nn_conv2d_forward(nn_graph *g, nn_node *node, int n)
 {
     conv_job job = {.node = node, .x = nn_op_input(g, node, 0), .w = nn_op_input(g, node, 1)};
-    if (node->n_in > 2)
-        job.bias = nn_op_input(g, node, 2)->value;
+    const nn_node *b = nn_conv2d_bias(g, node);
+    job.bias = b ? b->value : NULL;
     conv_geometry(node, job.x, job.w, &job.cg);
     nn_parallel_for((size_t)n, 2, job.cg.direct ? conv_forward_direct : conv_forward_im2col, &job);
 }
@@ -484,7 +484,7 @@ void nn_conv2d_backward(nn_graph *g, nn_node *node, int n)
     conv_geometry(node, job.x, job.w, &job.cg);
     job.w_first = job.w->needs_grad && nn_grad_first(job.w);
     job.x_first = job.x->needs_grad && nn_grad_first(job.x);
-    nn_node *b = node->n_in > 2 ? nn_op_input(g, node, 2) : NULL;
+    nn_node *b = nn_conv2d_bias(g, node);
     if (b && b->needs_grad)
         job.db_rows = node->aux;
     int parts = nn_parallel_for((size_t)n, 2, job.cg.direct ? conv_backward_direct : conv_backward_im2col, &job);

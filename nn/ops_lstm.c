@@ -141,10 +141,9 @@ static void lstm_cell_row(float *restrict a, const float *restrict b, const floa
 
 #if NN_X86_KERNELS
 #include <immintrin.h>
-#define AVX2 NN_AVX2
 
 /* nn_fast_expf, 8 at a time. */
-AVX2 static inline __m256 exp8(__m256 x)
+NN_AVX2 static inline __m256 exp8(__m256 x)
 {
     x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(87.0f));
     __m256 k = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504f), _mm256_set1_ps(0.5f)));
@@ -164,21 +163,21 @@ AVX2 static inline __m256 exp8(__m256 x)
 /* 1 / (1 + exp(-x)): the reciprocal estimate and one Newton step, to
  * about 2e-7 relative, in place of a division (Zen 1 divides 8 floats
  * every 10 cycles or so). */
-AVX2 static inline __m256 sigmoid8(__m256 x)
+NN_AVX2 static inline __m256 sigmoid8(__m256 x)
 {
     __m256 d = _mm256_add_ps(_mm256_set1_ps(1.0f), exp8(_mm256_sub_ps(_mm256_setzero_ps(), x)));
     __m256 r = _mm256_rcp_ps(d);
     return _mm256_mul_ps(r, _mm256_fnmadd_ps(d, r, _mm256_set1_ps(2.0f)));
 }
 
-AVX2 static inline __m256 tanh8(__m256 x)
+NN_AVX2 static inline __m256 tanh8(__m256 x)
 {
     __m256 s = sigmoid8(_mm256_add_ps(x, x));
     return _mm256_sub_ps(_mm256_add_ps(s, s), _mm256_set1_ps(1.0f));
 }
 
 /* lstm_cell_row for the units in whole vectors; returns how many. */
-AVX2 static int lstm_cell_row_avx2(float *a, const float *b, const float *c_prev, float *c, float *tc, float *h,
+NN_AVX2 static int lstm_cell_row_avx2(float *a, const float *b, const float *c_prev, float *c, float *tc, float *h,
                                    int H)
 {
     int j = 0;

@@ -466,7 +466,8 @@ static void conv_i8(nn_quant *q, const nn_quant_layer *l, nn_graph *g, nn_node *
     int8_t *plain = q->xq, *padded = plain + round_up(plane, NN_QUANT_ALIGN);
     int8_t *cols = padded + round_up(padded_plane, NN_QUANT_ALIGN);
     int32_t *acc = q->acc;
-    const float *bias = node->n_in > 2 ? g->nodes[node->in[2]].value : NULL;
+    const nn_node *b = nn_conv2d_bias(g, node);
+    const float *bias = b ? b->value : NULL;
     for (int s = 0; s < n; s++) {
         quantize_padded(&cs, x->value + (size_t)s * x->size, l->x_scale, plain, padded);
         im2col_i8(&cs, padded, l->k_pad, cols);
